@@ -1,0 +1,48 @@
+/** Header names and limits that both halves agree on. */
+export const HEADERS = {
+  requestId: 'x-request-id',
+  resultKey: 'x-result-key',
+  cache: 'x-cache',
+  sourceSha256: 'x-source-sha256',
+  model: 'x-model',
+  modelSha256: 'x-model-sha256',
+  signature: 'x-signature',
+  serverTiming: 'server-timing',
+  imageWidth: 'x-image-width',
+  imageHeight: 'x-image-height',
+} as const;
+
+/** Bumped whenever pre- or post-processing changes the output bytes; part of every result key. */
+export const PIPELINE_VERSION = '1';
+
+export const MAX_SIDE_MIN = 64;
+export const MAX_SIDE_MAX = 8192;
+
+export const OUTPUT_KINDS = ['matte', 'cutout'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+export const OUTPUT_FORMATS = ['png', 'webp'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const OUTPUT_CONTENT_TYPES: Record<OutputFormat, string> = {
+  png: 'image/png',
+  webp: 'image/webp',
+};
+
+/** Accepted upload types, by what their magic bytes say. */
+export const ACCEPTED_IMAGE_TYPES = ['jpeg', 'png', 'webp', 'avif'] as const;
+export type AcceptedImageType = (typeof ACCEPTED_IMAGE_TYPES)[number];
+
+export async function sha256Hex(data: Uint8Array | ArrayBuffer | string): Promise<string> {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return toHex(new Uint8Array(digest));
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
