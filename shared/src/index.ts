@@ -5,3 +5,4 @@ export * from './model-manifest';
 export * from './result-key';
 export * from './signature';
 export * from './image-type';
+export * from './image-header';
