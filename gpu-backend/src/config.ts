@@ -1,0 +1,93 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MODEL_MANIFEST, findModel, type ModelManifest } from '@bgremove/shared';
+import { z } from 'zod';
+
+/** Where `npm run models` installs weights when MODELS_DIR is not set. */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/weights', import.meta.url));
+
+const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+const splitList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable the backend reads, with its default. Parsed once at start; a bad
+ * value stops the process with a message naming the variable. Documented in the README.
+ */
+export const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  MODELS_DIR: z.string().default(DEFAULT_MODELS_DIR),
+  /** Models to load and serve, comma-separated; the first is the default. */
+  MODELS: z.string().transform(splitList).pipe(z.array(z.string()).min(1)).default([MODEL_MANIFEST.default]),
+  ORT_PROVIDERS: z
+    .string()
+    .transform(splitList)
+    .pipe(z.array(z.enum(PROVIDERS)).min(1))
+    .default(['cpu']),
+  /** Intra-op threads per ONNX session; 0 = one per core. */
+  ORT_INTRA_OP_THREADS: int(0, 1024).default(0),
+  /** Sessions (worker threads) per model; more than 1 only pays on a GPU. */
+  SESSIONS_PER_MODEL: int(1, 16).default(1),
+  BACKEND_SHARED_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(25 * 1024 * 1024),
+  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  /** Requests processed at once (decode, inference, encode overlap across them). */
+  MAX_CONCURRENCY: int(1, 256).default(2),
+  /** Requests allowed to wait; beyond this, 503 overloaded. */
+  MAX_QUEUE: int(0, 10_000).default(16),
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(25_000),
+  /** Attempts to load each model before the process gives up. */
+  MODEL_LOAD_ATTEMPTS: int(1, 100).default(3),
+  PNG_COMPRESSION_LEVEL: int(0, 9).default(3),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+});
+
+export type BackendConfig = Readonly<
+  Omit<z.infer<typeof envSchema>, 'ORT_INTRA_OP_THREADS'> & {
+    ORT_INTRA_OP_THREADS: number;
+    manifest: ModelManifest;
+  }
+>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse the environment (or any record, for tests) into a frozen config, or throw ConfigError. */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  manifest: ModelManifest = MODEL_MANIFEST,
+): BackendConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  for (const id of config.MODELS) {
+    const spec = findModel(id, manifest);
+    if (!spec) {
+      throw new ConfigError(
+        `MODELS: unknown model "${id}"; the manifest has: ${manifest.models.map((m) => m.id).join(', ')}`,
+      );
+    }
+    if (spec.sha256 === null) {
+      throw new ConfigError(
+        `MODELS: model "${id}" has no pinned sha256 in models/manifest.json; pin it (npm run models prints it) to serve it`,
+      );
+    }
+  }
+  const threads = config.ORT_INTRA_OP_THREADS || availableParallelism();
+  return Object.freeze({ ...config, ORT_INTRA_OP_THREADS: threads, manifest });
+}

@@ -1,0 +1,131 @@
+/**
+ * A worker thread that owns one ONNX Runtime session. `session.run()` does its native work on
+ * the calling thread, so it must never run on the event loop: everything here runs in a worker.
+ * The weights are read once, verified against the manifest and handed to ORT from memory, so what
+ * was checked is exactly what is loaded. A failed load is forgotten and retried on the next task.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { workerData } from 'piscina';
+import { digestMismatch } from '../models/checksum';
+import { float16ToFloat32, toMatte } from '../pipeline/postprocess';
+import { toInputTensor } from '../pipeline/preprocess';
+import { executionProviders } from './providers';
+import type { LoadedInfo, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
+
+const data = workerData as SessionWorkerData;
+
+interface Loaded {
+  session: ort.InferenceSession;
+  info: Omit<LoadedInfo, 'timings'>;
+}
+
+let loading: Promise<Loaded> | undefined;
+const tensorBuffers = new Map<string, Float32Array<ArrayBuffer>>();
+
+async function load(): Promise<{ loaded: Loaded; timings: LoadedInfo['timings'] }> {
+  const t0 = performance.now();
+  const bytes = await readFile(data.modelPath);
+  const t1 = performance.now();
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const md5 = data.spec.md5 === null ? '' : createHash('md5').update(bytes).digest('hex');
+  const mismatch = digestMismatch(
+    { sha256, md5: data.spec.md5 === null ? '' : md5, bytes: bytes.length },
+    { sha256: data.spec.sha256, md5: data.spec.md5, bytes: data.spec.bytes },
+  );
+  if (mismatch) throw new Error(`refusing to load ${data.modelPath} for model ${data.spec.id}: ${mismatch}`);
+  const t2 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: executionProviders(data.providers),
+    intraOpNumThreads: data.intraOpThreads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  });
+  const t3 = performance.now();
+  const inputName = data.spec.input.name ?? session.inputNames[0];
+  const outputName = data.spec.output.name ?? session.outputNames[0];
+  if (!inputName || !session.inputNames.includes(inputName)) {
+    throw new Error(
+      `model ${data.spec.id}: manifest input "${inputName}" not in the graph's inputs ${session.inputNames.join(', ')}`,
+    );
+  }
+  if (!outputName || !session.outputNames.includes(outputName)) {
+    throw new Error(
+      `model ${data.spec.id}: manifest output "${outputName}" not in the graph's outputs ${session.outputNames.join(', ')}`,
+    );
+  }
+  const info = {
+    kind: 'loaded' as const,
+    sha256,
+    bytes: bytes.length,
+    inputName,
+    outputName,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    providers: data.providers,
+  };
+  return { loaded: { session, info }, timings: { readMs: t1 - t0, hashMs: t2 - t1, createMs: t3 - t2 } };
+}
+
+async function ensureLoaded(): Promise<{ loaded: Loaded; timings: LoadedInfo['timings'] }> {
+  if (loading) return { loaded: await loading, timings: { readMs: 0, hashMs: 0, createMs: 0 } };
+  const attempt = load();
+  loading = attempt.then((r) => r.loaded);
+  try {
+    return await attempt;
+  } catch (error) {
+    loading = undefined;
+    throw error;
+  }
+}
+
+function tensorBuffer(width: number, height: number): Float32Array<ArrayBuffer> {
+  const key = `${width}x${height}`;
+  let buffer = tensorBuffers.get(key);
+  if (!buffer) {
+    buffer = new Float32Array(3 * width * height);
+    tensorBuffers.set(key, buffer);
+  }
+  return buffer;
+}
+
+async function run(task: Extract<SessionTask, { kind: 'run' }>): Promise<RunResult> {
+  const { session, info } = (await ensureLoaded()).loaded;
+  const t0 = performance.now();
+  const size = { width: task.width, height: task.height };
+  const input = toInputTensor(task.rgb, size, data.spec.normalize, tensorBuffer(task.width, task.height));
+  const tensor = new ort.Tensor('float32', input, [1, 3, task.height, task.width]);
+  const t1 = performance.now();
+  const outputs = await session.run({ [info.inputName]: tensor }, [info.outputName]);
+  const t2 = performance.now();
+  const output = outputs[info.outputName]!;
+  const values =
+    output.type === 'float16' ? float16ToFloat32(output.data as Uint16Array) : (output.data as Float32Array);
+  const dims = output.dims;
+  const outHeight = Number(dims[dims.length - 2]);
+  const outWidth = Number(dims[dims.length - 1]);
+  if (outWidth !== task.width || outHeight !== task.height) {
+    throw new Error(
+      `model ${data.spec.id}: output is ${outWidth}x${outHeight}, input was ${task.width}x${task.height}`,
+    );
+  }
+  const matte = toMatte(values, task.width * task.height, data.spec.output);
+  const t3 = performance.now();
+  return {
+    kind: 'ran',
+    matte,
+    timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2 },
+  };
+}
+
+export default async function handle(task: SessionTask): Promise<LoadedInfo | RunResult> {
+  if (task.kind === 'load') {
+    const { loaded, timings } = await ensureLoaded();
+    return { ...loaded.info, timings };
+  }
+  // Results are structured-cloned back: a 1024² matte is 1 MB, well under a millisecond to copy.
+  return run(task);
+}

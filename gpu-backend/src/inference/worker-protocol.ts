@@ -1,0 +1,44 @@
+import type { ModelSpec } from '@bgremove/shared';
+import type { ProviderName } from '../config';
+
+/** What each session worker is started with (piscina workerData). */
+export interface SessionWorkerData {
+  modelPath: string;
+  spec: ModelSpec;
+  providers: ProviderName[];
+  intraOpThreads: number;
+}
+
+export interface LoadTask {
+  kind: 'load';
+}
+
+/** One image: interleaved 8-bit RGB at the model's input size (transferred, not copied). */
+export interface RunTask {
+  kind: 'run';
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export type SessionTask = LoadTask | RunTask;
+
+export interface LoadedInfo {
+  kind: 'loaded';
+  sha256: string;
+  bytes: number;
+  inputName: string;
+  outputName: string;
+  inputNames: string[];
+  outputNames: string[];
+  providers: ProviderName[];
+  /** Milliseconds: reading the file, hashing it, creating the session. Zero when already loaded. */
+  timings: { readMs: number; hashMs: number; createMs: number };
+}
+
+export interface RunResult {
+  kind: 'ran';
+  /** 8-bit matte at the model's input size. */
+  matte: Uint8Array;
+  timings: { preprocessMs: number; inferenceMs: number; postprocessMs: number };
+}

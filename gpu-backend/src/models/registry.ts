@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, findModel, type ModelSpec } from '@bgremove/shared';
+import type { BackendConfig } from '../config';
+import { ModelSession } from '../inference/model-session';
+import type { LoadedInfo, RunResult } from '../inference/worker-protocol';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+
+export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
+
+export interface ModelStatus {
+  id: string;
+  family: ModelSpec['family'];
+  description: string;
+  file: string;
+  sha256: string | null;
+  input: { width: number; height: number; resize: string };
+  state: ModelState;
+  loaded: boolean;
+  ready: boolean;
+  error?: string;
+  /** Milliseconds spent reading, hashing, creating the session and running the warm-up. */
+  coldStart?: LoadedInfo['timings'] & { warmupMs: number; readyAtMs: number };
+  graph?: { input: string; output: string; outputs: string[] };
+}
+
+interface Entry {
+  spec: ModelSpec;
+  session: ModelSession;
+  state: ModelState;
+  info?: LoadedInfo;
+  error?: string;
+  coldStart?: ModelStatus['coldStart'];
+}
+
+export interface ModelRegistryOptions {
+  config: BackendConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** Delay before retry n (1-based) of a failed load. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+/** The models this process serves: one ModelSession each, loaded and warmed before /readyz says so. */
+export class ModelRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private loadingAll: Promise<void> | undefined;
+  private readonly options: Required<ModelRegistryOptions>;
+
+  constructor(options: ModelRegistryOptions) {
+    this.options = { retryDelayMs: (n) => Math.min(1000 * 2 ** (n - 1), 10_000), ...options };
+    const { config } = options;
+    for (const id of config.MODELS) {
+      const spec = findModel(id, config.manifest)!;
+      const modelPath = join(config.MODELS_DIR, spec.file);
+      if (!existsSync(modelPath)) {
+        throw new Error(
+          `model "${id}": ${modelPath} does not exist; install it with \`npm run models\` (MODELS=${id}) or set MODELS_DIR`,
+        );
+      }
+      const session = new ModelSession({
+        spec,
+        modelPath,
+        providers: config.ORT_PROVIDERS,
+        intraOpThreads: config.ORT_INTRA_OP_THREADS,
+        sessions: config.SESSIONS_PER_MODEL,
+      });
+      this.entries.set(id, { spec, session, state: 'pending' });
+      options.metrics.modelReady.set({ model: id }, 0);
+    }
+  }
+
+  get defaultModelId(): string {
+    return this.options.config.MODELS[0]!;
+  }
+
+  get ready(): boolean {
+    return [...this.entries.values()].every((e) => e.state === 'ready');
+  }
+
+  /** The model to use for a request, or the error to answer with. */
+  resolve(id: string | undefined): ModelSpec {
+    const entry = this.entries.get(id ?? this.defaultModelId);
+    if (!entry) {
+      throw new AppError(
+        'unknown_model',
+        `model "${id}" is not installed on this deployment; available: ${[...this.entries.keys()].join(', ')}`,
+      );
+    }
+    if (entry.state !== 'ready') {
+      throw new AppError('backend_unavailable', `model "${entry.spec.id}" is still loading`, {
+        retryAfterSeconds: 5,
+      });
+    }
+    return entry.spec;
+  }
+
+  /** Runs one image through a ready model, counting it. */
+  async run(id: string, rgb: Uint8Array, width: number, height: number): Promise<RunResult> {
+    const entry = this.entries.get(id)!;
+    try {
+      const result = await entry.session.run(rgb, width, height);
+      this.options.metrics.inferences.inc({ model: id, outcome: 'ok' });
+      return result;
+    } catch (error) {
+      this.options.metrics.inferences.inc({ model: id, outcome: 'error' });
+      throw error;
+    }
+  }
+
+  /** Images waiting for a session, over all models. */
+  get queued(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.session.queued;
+    return n;
+  }
+
+  /** Loads and warms every model; idempotent while in progress; a failure is retried, then thrown. */
+  loadAll(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    this.loadingAll ??= Promise.all([...this.entries.values()].map((e) => this.loadOne(e)))
+      .then(() => undefined)
+      .finally(() => {
+        this.loadingAll = undefined;
+      });
+    return this.loadingAll;
+  }
+
+  private async loadOne(entry: Entry): Promise<void> {
+    if (entry.state === 'ready') return;
+    const { config, logger, metrics } = this.options;
+    const id = entry.spec.id;
+    for (let attempt = 1; attempt <= config.MODEL_LOAD_ATTEMPTS; attempt++) {
+      entry.state = 'loading';
+      try {
+        const info = await entry.session.load();
+        const t0 = performance.now();
+        const { width, height } = entry.spec.input;
+        await this.run(id, warmupImage(width, height), width, height);
+        const warmupMs = performance.now() - t0;
+        entry.info = info;
+        entry.coldStart = { ...info.timings, warmupMs, readyAtMs: performance.now() };
+        entry.state = 'ready';
+        delete entry.error;
+        metrics.modelReady.set({ model: id }, 1);
+        logger.info(
+          { model: id, providers: info.providers, coldStart: entry.coldStart },
+          `model ${id} ready`,
+        );
+        return;
+      } catch (error) {
+        entry.state = 'failed';
+        entry.error = error instanceof Error ? error.message : String(error);
+        logger.error({ model: id, attempt, error }, `model ${id} failed to load (attempt ${attempt})`);
+        if (attempt < config.MODEL_LOAD_ATTEMPTS) await sleep(this.options.retryDelayMs(attempt));
+      }
+    }
+    throw new Error(
+      `model ${id} failed to load after ${config.MODEL_LOAD_ATTEMPTS} attempt(s): ${entry.error}`,
+    );
+  }
+
+  status(): ModelStatus[] {
+    return [...this.entries.values()].map((e) => ({
+      id: e.spec.id,
+      family: e.spec.family,
+      description: e.spec.description,
+      file: e.spec.file,
+      sha256: e.spec.sha256,
+      input: { width: e.spec.input.width, height: e.spec.input.height, resize: e.spec.input.resize },
+      state: e.state,
+      loaded: e.info !== undefined,
+      ready: e.state === 'ready',
+      ...(e.error !== undefined && { error: 'the model failed to load; see the logs' }),
+      ...(e.coldStart && { coldStart: e.coldStart }),
+      ...(e.info && {
+        graph: { input: e.info.inputName, output: e.info.outputName, outputs: e.info.outputNames },
+      }),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => e.session.close()));
+  }
+}
+
+/** A smooth synthetic RGB image for the warm-up run: exercises every kernel, needs no file. */
+function warmupImage(width: number, height: number): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i += 3) {
+      rgb[i] = (x * 255) / width;
+      rgb[i + 1] = (y * 255) / height;
+      rgb[i + 2] = 128;
+    }
+  }
+  return rgb;
+}

@@ -1,0 +1,160 @@
+/**
+ * Everything that touches pixels outside the model goes through sharp (libvips), whose work runs
+ * on libuv's thread pool, off the event loop. Decode failures are turned into AppErrors here, once.
+ */
+import {
+  ACCEPTED_TYPES_TEXT,
+  AppError,
+  sniffImageType,
+  type AcceptedImageType,
+  type OutputFormat,
+} from '@bgremove/shared';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import type { Size } from './preprocess';
+
+export interface ProbedImage extends Size {
+  /** Width and height above are EXIF-oriented. */
+  type: AcceptedImageType;
+  space: string;
+  channels: number;
+  depth: string;
+  hasAlpha: boolean;
+}
+
+export interface DecodeLimits {
+  maxPixels: number;
+}
+
+function decodeOptions(limits: DecodeLimits): SharpOptions {
+  // 'error' fails on truncated or corrupt pixel data but tolerates the harmless warnings many phone
+  // JPEGs carry (extraneous bytes before a marker); EXIF orientation is applied on decode.
+  return { failOn: 'error', limitInputPixels: limits.maxPixels, autoOrient: true, sequentialRead: true };
+}
+
+function invalidImage(cause: unknown): AppError {
+  return new AppError('invalid_image', 'the image could not be decoded: it is truncated or corrupt', {
+    cause,
+  });
+}
+
+/** Type from magic bytes, size from the header: nothing is decoded here. */
+export async function probeImage(bytes: Buffer, limits: DecodeLimits): Promise<ProbedImage> {
+  const sniffed = sniffImageType(bytes);
+  if (!sniffed.accepted) {
+    throw new AppError(
+      'unsupported_media_type',
+      `expected ${ACCEPTED_TYPES_TEXT}; the body is ${sniffed.seen}`,
+    );
+  }
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw invalidImage(cause);
+  }
+  const { width, height } = metadata.autoOrient ?? metadata;
+  if (!width || !height) throw invalidImage(new Error('no dimensions in header'));
+  if (width * height > limits.maxPixels) {
+    throw new AppError(
+      'image_too_large',
+      `the image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels} pixels`,
+    );
+  }
+  return {
+    type: sniffed.type,
+    width,
+    height,
+    space: metadata.space,
+    channels: metadata.channels,
+    depth: metadata.depth,
+    hasAlpha: metadata.hasAlpha,
+  };
+}
+
+/**
+ * Oriented 8-bit sRGB at the model's size. libvips shrinks JPEG and WebP on load, so a 12-MP
+ * photo is never decoded at full size for this. Alpha is dropped, as rembg's convert('RGB').
+ */
+export async function decodeForModel(bytes: Buffer, size: Size, limits: DecodeLimits): Promise<Uint8Array> {
+  try {
+    const { data, info } = await sharp(bytes, decodeOptions(limits))
+      .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== size.width * size.height * 3) {
+      throw new Error(
+        `expected ${size.width}x${size.height}x3, got ${info.width}x${info.height}x${info.channels}`,
+      );
+    }
+    return data;
+  } catch (cause) {
+    throw invalidImage(cause);
+  }
+}
+
+/** The output size: the oriented input, downscaled so its longer side is at most maxSide. */
+export function outputSize(source: Size, maxSide: number | undefined): Size {
+  const longer = Math.max(source.width, source.height);
+  if (maxSide === undefined || longer <= maxSide) return { width: source.width, height: source.height };
+  const scale = maxSide / longer;
+  return {
+    width: Math.max(1, Math.round(source.width * scale)),
+    height: Math.max(1, Math.round(source.height * scale)),
+  };
+}
+
+export interface EncodeOptions {
+  format: OutputFormat;
+  pngCompressionLevel: number;
+}
+
+/** Matte at the model's size, resized to `out` with Lanczos (as rembg) and kept single-channel. */
+function resizedMatte(matte: Uint8Array, matteSize: Size, out: Size): Sharp {
+  return sharp(matte, { raw: { width: matteSize.width, height: matteSize.height, channels: 1 } })
+    .resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' })
+    .toColourspace('b-w');
+}
+
+function encode(image: Sharp, options: EncodeOptions): Promise<Buffer> {
+  return options.format === 'webp'
+    ? image.webp({ lossless: true, effort: 2 }).toBuffer()
+    : image.png({ compressionLevel: options.pngCompressionLevel, adaptiveFiltering: false }).toBuffer();
+}
+
+/** 8-bit single-channel PNG (or lossless WebP) alpha matte. */
+export function encodeMatte(
+  matte: Uint8Array,
+  matteSize: Size,
+  out: Size,
+  options: EncodeOptions,
+): Promise<Buffer> {
+  return encode(resizedMatte(matte, matteSize, out), options);
+}
+
+/** RGBA: the oriented input (at `out`) with the matte as its alpha channel; colours are untouched. */
+export async function encodeCutout(
+  bytes: Buffer,
+  source: Size,
+  matte: Uint8Array,
+  matteSize: Size,
+  out: Size,
+  options: EncodeOptions & DecodeLimits,
+): Promise<Buffer> {
+  const alpha = await resizedMatte(matte, matteSize, out).raw().toBuffer();
+  let rgb: Buffer;
+  try {
+    let image = sharp(bytes, decodeOptions(options));
+    if (out.width !== source.width || out.height !== source.height) {
+      image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
+    }
+    rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+  } catch (cause) {
+    throw invalidImage(cause);
+  }
+  const rgba = sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } }).joinChannel(alpha, {
+    raw: { width: out.width, height: out.height, channels: 1 },
+  });
+  return encode(rgba, options);
+}

@@ -1,0 +1,87 @@
+import type { ModelSpec, OutputFormat, OutputKind } from '@bgremove/shared';
+import { OUTPUT_CONTENT_TYPES } from '@bgremove/shared';
+import type { ModelRegistry } from '../models/registry';
+import {
+  decodeForModel,
+  encodeCutout,
+  encodeMatte,
+  outputSize,
+  probeImage,
+  type DecodeLimits,
+  type ProbedImage,
+} from './image-io';
+import { modelInputSize } from './preprocess';
+
+export interface RemoveBackgroundOptions {
+  model?: string | undefined;
+  output: OutputKind;
+  format: OutputFormat;
+  max_side?: number | undefined;
+}
+
+export interface PipelineSettings extends DecodeLimits {
+  pngCompressionLevel: number;
+}
+
+export interface StageTimings {
+  decode: number;
+  preprocess: number;
+  inference: number;
+  postprocess: number;
+  encode: number;
+}
+
+export interface RemoveBackgroundResult {
+  bytes: Buffer;
+  contentType: string;
+  model: ModelSpec;
+  source: ProbedImage;
+  width: number;
+  height: number;
+  timings: StageTimings;
+}
+
+/**
+ * The whole pipeline in one place: probe the header, decode straight to the model's size, run the
+ * model on a worker thread, and encode the matte (or cutout) at the oriented input size.
+ */
+export async function removeBackground(
+  bytes: Buffer,
+  options: RemoveBackgroundOptions,
+  registry: ModelRegistry,
+  settings: PipelineSettings,
+): Promise<RemoveBackgroundResult> {
+  const spec = registry.resolve(options.model);
+  const t0 = performance.now();
+  const source = await probeImage(bytes, settings);
+  const inputSize = modelInputSize(spec, source);
+  const rgb = await decodeForModel(bytes, inputSize, settings);
+  const t1 = performance.now();
+  const { matte, timings } = await registry.run(spec.id, rgb, inputSize.width, inputSize.height);
+  const t2 = performance.now();
+  const out = outputSize(source, options.max_side);
+  const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };
+  const encoded =
+    options.output === 'matte'
+      ? await encodeMatte(matte, inputSize, out, encodeOptions)
+      : await encodeCutout(bytes, source, matte, inputSize, out, {
+          ...encodeOptions,
+          maxPixels: settings.maxPixels,
+        });
+  const t3 = performance.now();
+  return {
+    bytes: encoded,
+    contentType: OUTPUT_CONTENT_TYPES[options.format],
+    model: spec,
+    source,
+    width: out.width,
+    height: out.height,
+    timings: {
+      decode: t1 - t0,
+      preprocess: timings.preprocessMs,
+      inference: timings.inferenceMs,
+      postprocess: timings.postprocessMs,
+      encode: t3 - t2,
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { createRequire } from 'node:module';
+import { Hono } from 'hono';
+import { listSupportedBackends } from 'onnxruntime-node';
+import sharp from 'sharp';
+import { PIPELINE_VERSION } from '@bgremove/shared';
+import type { AppDeps, AppEnv } from '../http/context';
+
+const require = createRequire(import.meta.url);
+const versionOf = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
+
+/** Models, diagnostics and Prometheus metrics. */
+export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { config, registry, metrics, admission } = deps;
+  const app = new Hono<AppEnv>();
+  const versions = {
+    node: process.version,
+    pipeline: PIPELINE_VERSION,
+    'onnxruntime-node': versionOf('onnxruntime-node'),
+    sharp: sharp.versions.sharp,
+    libvips: sharp.versions.vips,
+  };
+
+  app.get('/v1/models', (c) =>
+    c.json({ default: registry.defaultModelId, models: registry.status() }, 200, {
+      'cache-control': 'no-store',
+    }),
+  );
+
+  app.get('/v1/diagnostics', (c) =>
+    c.json(
+      {
+        versions,
+        providers: {
+          requested: config.ORT_PROVIDERS,
+          // Sessions are created with exactly these and nothing else: a provider that fails to load
+          // fails the model, so a ready model runs on what was requested.
+          inUse: registry.ready ? config.ORT_PROVIDERS : [],
+          available: listSupportedBackends(),
+          intraOpThreads: config.ORT_INTRA_OP_THREADS,
+          sessionsPerModel: config.SESSIONS_PER_MODEL,
+        },
+        models: registry.status(),
+        limits: {
+          maxBodyBytes: config.MAX_BODY_BYTES,
+          maxInputPixels: config.MAX_INPUT_PIXELS,
+          maxConcurrency: config.MAX_CONCURRENCY,
+          maxQueue: config.MAX_QUEUE,
+          requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+        },
+        queue: { running: admission.running, waiting: admission.waiting, atSessions: registry.queued },
+        auth: { signatureRequired: config.BACKEND_SHARED_SECRET !== undefined },
+        process: {
+          uptimeSeconds: process.uptime(),
+          rssBytes: process.memoryUsage().rss,
+          readyAtMs: Math.max(0, ...registry.status().map((m) => m.coldStart?.readyAtMs ?? 0)),
+        },
+      },
+      200,
+      { 'cache-control': 'no-store' },
+    ),
+  );
+
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, {
+      'content-type': metrics.registry.contentType,
+      'cache-control': 'no-store',
+    }),
+  );
+
+  return app;
+}

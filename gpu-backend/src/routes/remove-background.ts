@@ -1,0 +1,78 @@
+import { AppError, HEADERS, describeZodError, removeBackgroundQuerySchema } from '@bgremove/shared';
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../http/context';
+import { removeBackground, type RemoveBackgroundResult } from '../pipeline/remove-background';
+
+function deadlineError(timeoutMs: number, cause?: unknown): AppError {
+  return new AppError('backend_timeout', `the image was not processed within ${timeoutMs} ms`, { cause });
+}
+
+/** Settles with `work`, or rejects with backend_timeout when the deadline passes first. */
+function withDeadline<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlineError(timeoutMs));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, (error: unknown) => {
+      reject(signal.aborted && !(error instanceof AppError) ? deadlineError(timeoutMs, error) : error);
+    });
+    work.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+  });
+}
+
+function serverTiming(result: RemoveBackgroundResult, totalMs: number): string {
+  const t = result.timings;
+  const parts: [string, number][] = [
+    ['decode', t.decode],
+    ['preprocess', t.preprocess],
+    ['inference', t.inference],
+    ['postprocess', t.postprocess],
+    ['encode', t.encode],
+    ['total', totalMs],
+  ];
+  return parts.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(', ');
+}
+
+export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { config, registry, admission, metrics } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post('/v1/remove-background', async (c) => {
+    const started = performance.now();
+    const parsed = removeBackgroundQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) throw new AppError('invalid_request', describeZodError(parsed.error));
+    const contentType = c.req.header('content-type') ?? '';
+    if (contentType.startsWith('multipart/')) {
+      throw new AppError('invalid_request', 'send the image bytes as the raw request body, not multipart');
+    }
+    const body = Buffer.from(await c.req.arrayBuffer());
+    if (body.length === 0)
+      throw new AppError('invalid_request', 'the request body is empty; send the image bytes');
+
+    const signal = AbortSignal.timeout(config.REQUEST_TIMEOUT_MS);
+    const settings = {
+      maxPixels: config.MAX_INPUT_PIXELS,
+      pngCompressionLevel: config.PNG_COMPRESSION_LEVEL,
+    };
+    const result = await withDeadline(
+      admission.run(() => removeBackground(body, parsed.data, registry, settings), signal),
+      signal,
+      config.REQUEST_TIMEOUT_MS,
+    );
+    const totalMs = performance.now() - started;
+    for (const [stage, ms] of Object.entries(result.timings)) {
+      metrics.stageDuration.observe({ stage, model: result.model.id }, ms / 1000);
+    }
+    return c.body(new Uint8Array(result.bytes), 200, {
+      'content-type': result.contentType,
+      'cache-control': 'no-store',
+      [HEADERS.model]: result.model.id,
+      [HEADERS.modelSha256]: result.model.sha256 ?? '',
+      [HEADERS.imageWidth]: String(result.width),
+      [HEADERS.imageHeight]: String(result.height),
+      [HEADERS.serverTiming]: serverTiming(result, totalMs),
+    });
+  });
+
+  return app;
+}

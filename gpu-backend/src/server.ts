@@ -1,0 +1,83 @@
+/**
+ * Process entry: parse config, check providers and weights, listen at once (so /healthz answers
+ * and /readyz says 503 while models load), load and warm the models, drain on SIGTERM.
+ */
+import { serve } from '@hono/node-server';
+import { Admission } from './admission';
+import { createApp } from './app';
+import { ConfigError, parseConfig } from './config';
+import { assertProvidersAvailable } from './inference/providers';
+import { ModelRegistry } from './models/registry';
+import { createLogger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
+
+function fail(message: string, error?: unknown): never {
+  // One JSON line Cloud Logging understands, then a non-zero exit so the platform sees the failure.
+  process.stderr.write(
+    `${JSON.stringify({ severity: 'CRITICAL', message, error: error instanceof Error ? error.message : undefined })}\n`,
+  );
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : 'invalid configuration', error);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
+  let registry: ModelRegistry;
+  try {
+    assertProvidersAvailable(config.ORT_PROVIDERS);
+    registry = new ModelRegistry({ config, logger, metrics });
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error), error);
+  }
+  const admission = new Admission({
+    concurrency: config.MAX_CONCURRENCY,
+    maxQueue: config.MAX_QUEUE,
+    metrics,
+  });
+  let draining = false;
+  const app = createApp({ config, registry, admission, metrics, logger, draining: () => draining });
+
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    logger.info(
+      {
+        port: info.port,
+        models: config.MODELS,
+        providers: config.ORT_PROVIDERS,
+        startupMs: performance.now(),
+      },
+      `listening on ${config.HOST}:${info.port}; loading models`,
+    );
+  });
+
+  registry.loadAll().then(
+    () => logger.info({ readyAtMs: Math.round(performance.now()) }, 'ready'),
+    (error: unknown) => {
+      logger.fatal({ error }, 'models failed to load; exiting');
+      process.exit(1);
+    },
+  );
+
+  const shutdown = async (signal: string) => {
+    if (draining) return;
+    draining = true;
+    logger.info({ signal }, 'draining: refusing new connections, finishing in-flight work');
+    server.close();
+    const grace = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), config.SHUTDOWN_GRACE_MS),
+    );
+    const outcome = await Promise.race([admission.onIdle().then(() => 'drained' as const), grace]);
+    logger.info({ outcome }, 'shutting down');
+    await registry.close().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+void main();
