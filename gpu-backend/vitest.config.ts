@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Real-weights tests (88 MB copies, 1024² inference on 2 CPU cores) need more than the 5 s default.
+    testTimeout: 120_000,
+  },
+});
