@@ -59,7 +59,7 @@ export function sniffImageType(bytes: Uint8Array): SniffResult {
     return { accepted: false, seen: 'JPEG XL' };
   }
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return { accepted: false, seen: 'ZIP' };
-  const head = new TextDecoder('utf-8', { fatal: false })
+  const head = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
     .decode(bytes.subarray(0, 512))
     .trimStart()
     .toLowerCase();

@@ -1,0 +1,13 @@
+import type { EdgeConfig } from './config';
+import type { EdgeEnv } from './env';
+
+/** Hono's generics for this app: the bindings and what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: EdgeEnv;
+  Variables: {
+    requestId: string;
+    config: EdgeConfig;
+    /** Date.now() when the request arrived, for Server-Timing. */
+    startedAt: number;
+  };
+}

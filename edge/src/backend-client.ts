@@ -1,0 +1,199 @@
+import {
+  AppError,
+  ERRORS,
+  HEADERS,
+  OUTPUT_CONTENT_TYPES,
+  isErrorCode,
+  type ErrorCode,
+  type OutputFormat,
+  type OutputKind,
+} from '@bgremove/shared';
+import type { EdgeConfig } from './config';
+import { backendFetch, isTimeout } from './backend-fetch';
+
+/** What the backend is asked to do; the query always names the model. */
+export interface BackendJob {
+  bytes: ArrayBuffer;
+  mime: string;
+  sourceSha256: string;
+  model: string;
+  modelSha256: string;
+  output: OutputKind;
+  format: OutputFormat;
+  maxSide: number | undefined;
+  requestId: string;
+}
+
+/** Plain data (it crosses the Durable Object RPC boundary), so failures are values, not throws. */
+export type BackendOutcome =
+  | {
+      ok: true;
+      body: ArrayBuffer;
+      contentType: string;
+      width: string;
+      height: string;
+      backendMs: number;
+      inferenceMs: number | undefined;
+    }
+  | { ok: false; code: ErrorCode; detail: string; retryAfterSeconds: number | undefined };
+
+export function backendPathAndQuery(
+  job: Pick<BackendJob, 'model' | 'output' | 'format' | 'maxSide'>,
+): string {
+  const query = new URLSearchParams({ model: job.model, output: job.output, format: job.format });
+  if (job.maxSide !== undefined) query.set('max_side', String(job.maxSide));
+  return `/v1/remove-background?${query}`;
+}
+
+const fail = (code: ErrorCode, detail: string, retryAfterSeconds?: number): BackendOutcome => ({
+  ok: false,
+  code,
+  detail,
+  retryAfterSeconds,
+});
+
+/** A failure worth retrying: the backend is starting, restarting or momentarily full. */
+interface Retryable {
+  retry: true;
+  code: 'backend_unavailable' | 'overloaded';
+  retryAfterSeconds: number | undefined;
+  cause: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the job on the backend. Connection failures and 503/429 are retried with jittered
+ * exponential backoff until BACKEND_RETRY_BUDGET_MS is spent, then answered 503 with Retry-After.
+ * A timeout is not retried (the GPU may still be working on it): 504.
+ */
+export async function removeBackgroundOnBackend(
+  config: EdgeConfig,
+  job: BackendJob,
+): Promise<BackendOutcome> {
+  const deadline = Date.now() + config.retryBudgetMs;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await attemptOnce(config, job);
+    if (!('retry' in outcome)) return outcome;
+    const delay = Math.min(5_000, config.retryBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+    if (Date.now() + delay > deadline) {
+      console.warn(
+        JSON.stringify({
+          event: 'backend_gave_up',
+          requestId: job.requestId,
+          attempts: attempt + 1,
+          cause: outcome.cause,
+        }),
+      );
+      const detail =
+        outcome.code === 'overloaded'
+          ? 'The inference backend is busy; try again shortly.'
+          : 'The inference backend is starting or unavailable; try again shortly.';
+      return fail(outcome.code, detail, outcome.retryAfterSeconds ?? 5);
+    }
+    await sleep(delay);
+  }
+}
+
+async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<BackendOutcome | Retryable> {
+  const started = Date.now();
+  let response: Response;
+  try {
+    response = await backendFetch(config, {
+      method: 'POST',
+      pathAndQuery: backendPathAndQuery(job),
+      body: job.bytes,
+      bodySha256: job.sourceSha256,
+      headers: { 'content-type': job.mime, [HEADERS.requestId]: job.requestId },
+      timeoutMs: config.backendTimeoutMs,
+    });
+  } catch (error) {
+    if (isTimeout(error)) {
+      return fail(
+        'backend_timeout',
+        `The inference backend did not answer within ${config.backendTimeoutMs} ms.`,
+      );
+    }
+    return { retry: true, code: 'backend_unavailable', retryAfterSeconds: undefined, cause: String(error) };
+  }
+  try {
+    if (response.ok) return await readResult(job, response, Date.now() - started);
+    return await mapFailure(response);
+  } catch (error) {
+    if (isTimeout(error)) {
+      return fail(
+        'backend_timeout',
+        `The inference backend did not answer within ${config.backendTimeoutMs} ms.`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function readResult(job: BackendJob, response: Response, headersMs: number): Promise<BackendOutcome> {
+  const contentType = response.headers.get('content-type') ?? '';
+  const expected = OUTPUT_CONTENT_TYPES[job.format];
+  const modelSha256 = response.headers.get(HEADERS.modelSha256);
+  if (!contentType.startsWith(expected) || modelSha256 !== job.modelSha256) {
+    await response.body?.cancel();
+    // A result from other weights than the pinned ones would poison the content-addressed store.
+    console.error(
+      JSON.stringify({
+        event: 'backend_contract_violation',
+        requestId: job.requestId,
+        contentType,
+        modelSha256,
+        expectedSha256: job.modelSha256,
+      }),
+    );
+    return fail('bad_gateway', 'The inference backend answered with an unexpected result.');
+  }
+  const started = Date.now();
+  const body = await response.arrayBuffer();
+  const inference = /(?:^|,)\s*inference;dur=([\d.]+)/.exec(response.headers.get(HEADERS.serverTiming) ?? '');
+  return {
+    ok: true,
+    body,
+    contentType: expected,
+    width: response.headers.get(HEADERS.imageWidth) ?? '',
+    height: response.headers.get(HEADERS.imageHeight) ?? '',
+    backendMs: headersMs + (Date.now() - started),
+    inferenceMs: inference ? Number(inference[1]) : undefined,
+  };
+}
+
+function retryAfterOf(response: Response): number | undefined {
+  const value = Number(response.headers.get('retry-after'));
+  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : undefined;
+}
+
+/** Backend 4xx problems keep their code and detail; everything else maps to 502/503/504. */
+async function mapFailure(response: Response): Promise<BackendOutcome | Retryable> {
+  const text = await response.text();
+  let problem: { code?: unknown; detail?: unknown } = {};
+  try {
+    problem = JSON.parse(text) as typeof problem;
+  } catch {
+    // not a problem body (e.g. a proxy's HTML page)
+  }
+  const code = isErrorCode(problem.code) ? problem.code : undefined;
+  const cause = `HTTP ${response.status} ${code ?? ''} ${text.slice(0, 200)}`;
+  if (response.status === 503 || response.status === 429) {
+    const retryCode = code === 'overloaded' || response.status === 429 ? 'overloaded' : 'backend_unavailable';
+    return { retry: true, code: retryCode, retryAfterSeconds: retryAfterOf(response), cause };
+  }
+  const passesThrough =
+    code !== undefined &&
+    response.status >= 400 &&
+    response.status < 500 &&
+    ERRORS[code].status === response.status &&
+    code !== 'unauthorized';
+  if (passesThrough && typeof problem.detail === 'string') return fail(code, problem.detail);
+  console.error(JSON.stringify({ event: 'backend_error', status: response.status, cause }));
+  if (response.status === 504) return fail('backend_timeout', 'The inference backend timed out.');
+  return fail('bad_gateway', 'The inference backend failed to process the image.');
+}
+
+export function outcomeError(outcome: Extract<BackendOutcome, { ok: false }>): AppError {
+  return new AppError(outcome.code, outcome.detail, { retryAfterSeconds: outcome.retryAfterSeconds });
+}

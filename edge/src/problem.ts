@@ -1,0 +1,63 @@
+import { AppError } from '@bgremove/shared';
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { AppEnv } from './app-env';
+import { configFor, ConfigError } from './config';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Gives every request an id (the caller's X-Request-Id when sane) and parses the config once. */
+export function requestContext(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.set('startedAt', Date.now());
+    c.set('config', configFor(c.env));
+    await next();
+    c.res.headers.set('x-request-id', requestId);
+  };
+}
+
+function requestIdOf(c: Context<AppEnv>): string {
+  return c.get('requestId') ?? crypto.randomUUID();
+}
+
+/**
+ * The one error renderer: problem+json with no-store. The public detail is the AppError's own;
+ * causes, config errors and unexpected throws go to the log only.
+ */
+export const renderError: ErrorHandler<AppEnv> = (error, c) => {
+  const requestId = requestIdOf(c);
+  let appError: AppError;
+  if (error instanceof AppError) {
+    appError = error;
+    if (appError.status >= 500 || appError.cause) {
+      console.error(
+        JSON.stringify({
+          event: 'error',
+          requestId,
+          code: appError.code,
+          detail: appError.message,
+          cause: String(appError.cause),
+        }),
+      );
+    }
+  } else {
+    const configProblem = error instanceof ConfigError;
+    console.error(
+      JSON.stringify({
+        event: configProblem ? 'config_error' : 'unexpected_error',
+        requestId,
+        error: String(error),
+        stack: error.stack,
+      }),
+    );
+    appError = new AppError('internal', configProblem ? 'The edge is misconfigured.' : 'Internal error.');
+  }
+  const response = appError.toResponse(requestId);
+  response.headers.set('x-request-id', requestId);
+  return response;
+};
+
+export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
+  renderError(new AppError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c);

@@ -1,0 +1,31 @@
+import { AppError, lookupQuerySchema, resultKey } from '@bgremove/shared';
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import { findResult, resultPath } from '../result-store';
+import { parseQuery, resolveModel } from '../validation';
+
+/**
+ * GET /v1/lookup: the result key from the source hash and options alone, so a storefront that
+ * hashed the photo in the browser can skip the upload. 200 { key, url } or 404 not_cached.
+ */
+export async function lookupRoute(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const query = parseQuery(lookupQuerySchema, c.req.url);
+  const model = resolveModel(config, query.model);
+  const key = await resultKey({
+    modelId: model.id,
+    modelSha256: model.sha256,
+    output: query.output,
+    format: query.format,
+    maxSide: query.max_side,
+    sourceSha256: query.sha256,
+  });
+  const origin = new URL(c.req.url).origin;
+  const stored = await findResult(c.env.RESULTS, origin, key, {
+    bodyless: true,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  });
+  if (!stored) throw new AppError('not_cached', 'no result for this image and these options yet');
+  c.header('cache-control', 'public, max-age=3600');
+  return c.json({ key, url: `${config.publicBaseUrl ?? origin}${resultPath(key)}` });
+}

@@ -1,0 +1,100 @@
+import { HEADERS, removeBackgroundQuerySchema, resultKey, sha256Hex } from '@bgremove/shared';
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import { outcomeError } from '../backend-client';
+import { coalescedRemoveBackground } from '../coalescer';
+import { findResult, resultHeaders, storeResult } from '../result-store';
+import { serverTiming } from '../server-timing';
+import { readUpload } from '../upload';
+import { parseQuery, resolveModel } from '../validation';
+
+/**
+ * POST /v1/remove-background: validate, hash, answer from the cache or R2 when the result exists,
+ * else one (coalesced) backend call whose result is stored after the reply.
+ */
+export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const query = parseQuery(removeBackgroundQuerySchema, c.req.url);
+  const model = resolveModel(config, query.model);
+  const upload = await readUpload(c.req.raw, config);
+  const validatedAt = Date.now();
+  const sourceSha256 = await sha256Hex(upload.bytes);
+  const key = await resultKey({
+    modelId: model.id,
+    modelSha256: model.sha256,
+    output: query.output,
+    format: query.format,
+    maxSide: query.max_side,
+    sourceSha256,
+  });
+  const hashedAt = Date.now();
+  const origin = new URL(c.req.url).origin;
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise.catch(logStoreError));
+
+  const stored = await findResult(c.env.RESULTS, origin, key, { bodyless: false, waitUntil });
+  if (stored) {
+    const headers = resultHeaders(key, stored);
+    headers.set(HEADERS.cache, 'HIT');
+    headers.set('cache-control', 'no-store');
+    headers.set(HEADERS.serverTiming, edgeTiming(c, validatedAt, hashedAt, {}));
+    return new Response(stored.body, { headers });
+  }
+
+  const backendStarted = Date.now();
+  const outcome = await coalescedRemoveBackground(c.env, key, {
+    bytes: upload.bytes,
+    mime: upload.mime,
+    sourceSha256,
+    model: model.id,
+    modelSha256: model.sha256,
+    output: query.output,
+    format: query.format,
+    maxSide: query.max_side,
+    requestId: c.get('requestId'),
+  });
+  if (!outcome.ok) throw outcomeError(outcome);
+  const backendMs = Date.now() - backendStarted;
+  if (outcome.role === 'MISS') {
+    waitUntil(
+      storeResult(c.env.RESULTS, origin, key, outcome.body, outcome.contentType, {
+        model: model.id,
+        model_sha256: model.sha256,
+        output: query.output,
+        format: query.format,
+        max_side: query.max_side === undefined ? 'none' : String(query.max_side),
+        source_sha256: sourceSha256,
+        width: outcome.width,
+        height: outcome.height,
+        created: new Date().toISOString(),
+      }),
+    );
+  }
+  const headers = resultHeaders(key, { contentType: outcome.contentType, sourceSha256 });
+  headers.set(HEADERS.cache, outcome.role);
+  headers.set('cache-control', 'no-store');
+  headers.set(
+    HEADERS.serverTiming,
+    edgeTiming(c, validatedAt, hashedAt, { backend: backendMs, inference: outcome.inferenceMs }),
+  );
+  return new Response(outcome.body, { headers });
+}
+
+/** edge = time spent in the Worker itself (validation, hashing, lookups), backend time excluded. */
+function edgeTiming(
+  c: Context<AppEnv>,
+  validatedAt: number,
+  hashedAt: number,
+  backend: { backend?: number; inference?: number | undefined },
+): string {
+  const total = Date.now() - c.get('startedAt');
+  return serverTiming({
+    edge: total - (backend.backend ?? 0),
+    validate: validatedAt - c.get('startedAt'),
+    hash: hashedAt - validatedAt,
+    ...backend,
+  });
+}
+
+function logStoreError(error: unknown): void {
+  console.error(JSON.stringify({ event: 'store_failed', error: String(error) }));
+}

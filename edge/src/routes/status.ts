@@ -1,0 +1,73 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env';
+import { backendFetch } from '../backend-fetch';
+import type { EdgeConfig } from '../config';
+
+const STATUS_TIMEOUT_MS = 3_000;
+
+const modelsSchema = z.object({
+  default: z.string(),
+  models: z.array(
+    z.object({
+      id: z.string(),
+      family: z.string(),
+      sha256: z.string().nullable(),
+      loaded: z.boolean(),
+      ready: z.boolean(),
+    }),
+  ),
+});
+
+export interface BackendStatus {
+  reachable: boolean;
+  ready: boolean;
+  models: z.infer<typeof modelsSchema>['models'] | null;
+  checked_at: string;
+}
+
+let cached: { at: number; status: BackendStatus } | undefined;
+
+async function probeBackend(config: EdgeConfig): Promise<BackendStatus> {
+  const checkedAt = new Date().toISOString();
+  try {
+    const [ready, models] = await Promise.all([
+      backendFetch(config, { method: 'GET', pathAndQuery: '/readyz', timeoutMs: STATUS_TIMEOUT_MS }),
+      backendFetch(config, { method: 'GET', pathAndQuery: '/v1/models', timeoutMs: STATUS_TIMEOUT_MS }),
+    ]);
+    await ready.body?.cancel();
+    const parsed = models.ok ? modelsSchema.safeParse(await models.json()) : undefined;
+    if (!models.ok) await models.body?.cancel();
+    return {
+      reachable: true,
+      ready: ready.ok,
+      models: parsed?.success ? parsed.data.models : null,
+      checked_at: checkedAt,
+    };
+  } catch (error) {
+    console.warn(JSON.stringify({ event: 'status_probe_failed', error: String(error) }));
+    return { reachable: false, ready: false, models: null, checked_at: checkedAt };
+  }
+}
+
+/**
+ * GET /v1/status — the edge's models, and the backend's readiness and models, probed at most once
+ * per STATUS_CACHE_SECONDS per isolate. Always 200: `backend.ready` says whether uploads will work now.
+ */
+export async function statusRoute(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const now = Date.now();
+  if (!cached || now - cached.at >= config.statusCacheSeconds * 1000) {
+    cached = { at: now, status: await probeBackend(config) };
+  }
+  const served = [...config.models.values()].map((model) => ({
+    id: model.id,
+    sha256: model.sha256,
+    backend_ready: cached?.status.models?.find((m) => m.id === model.id)?.ready ?? false,
+  }));
+  c.header('cache-control', 'no-store');
+  return c.json({
+    edge: { ok: true, default_model: config.defaultModel, models: served },
+    backend: cached.status,
+  });
+}

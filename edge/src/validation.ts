@@ -1,0 +1,28 @@
+import { AppError, describeZodError } from '@bgremove/shared';
+import type { z } from 'zod';
+import type { EdgeConfig, ServedModel } from './config';
+
+/** Parses the query string with a shared zod schema; repeated keys and bad values are invalid_request. */
+export function parseQuery<T extends z.ZodType>(schema: T, url: string): z.output<T> {
+  const params = new URL(url).searchParams;
+  const repeated = [...new Set([...params.keys()].filter((key) => params.getAll(key).length > 1))];
+  if (repeated.length > 0) {
+    throw new AppError('invalid_request', `parameter(s) given more than once: ${repeated.join(', ')}`);
+  }
+  const parsed = schema.safeParse(Object.fromEntries(params));
+  if (!parsed.success) throw new AppError('invalid_request', describeZodError(parsed.error));
+  return parsed.data;
+}
+
+/** The requested model, or the default; only models in MODELS (and pinned) are accepted. */
+export function resolveModel(config: EdgeConfig, requested: string | undefined): ServedModel {
+  const id = requested ?? config.defaultModel;
+  const model = config.models.get(id);
+  if (!model) {
+    throw new AppError(
+      'unknown_model',
+      `model: "${id}" is not served here; available: ${[...config.models.keys()].join(', ')}`,
+    );
+  }
+  return model;
+}

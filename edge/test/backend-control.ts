@@ -1,0 +1,22 @@
+import type { ErrorCode } from '@bgremove/shared';
+
+/** The fake backend's behaviour switches and call records (shared by Node and workerd sides). */
+export interface BackendMode {
+  kind: 'ok' | 'down' | 'unavailable' | 'overloaded' | 'hang' | 'problem' | 'error';
+  /** Extra latency before answering remove-background (ok mode). */
+  delayMs?: number;
+  /** Answer this many remove-background calls 503 before behaving as `kind`. */
+  failFirst?: number;
+  /** In down mode: start accepting connections again after this many ms. */
+  upAfterMs?: number;
+  problem?: { status: number; code: ErrorCode; detail: string };
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  signature: 'ok' | 'missing' | 'bad' | 'not-required';
+  requestId: string | undefined;
+  contentType: string | undefined;
+  bodySha256: string;
+}

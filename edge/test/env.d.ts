@@ -1,0 +1,8 @@
+// Test-only bindings set in vitest.config.ts.
+declare namespace Cloudflare {
+  interface Env {
+    TEST_CONTROL_URL: string;
+    TEST_SECRET: string;
+    BACKEND_SHARED_SECRET: string;
+  }
+}

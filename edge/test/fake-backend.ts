@@ -1,0 +1,255 @@
+/**
+ * A stand-in for gpu-backend/ that follows its HTTP contract (ARCHITECTURE.md "Backend API"),
+ * counts its calls, verifies X-Signature with the shared code, and can be told to be slow, down
+ * (connections refused), unavailable (503), overloaded, hanging, or to answer a problem.
+ * It runs in Node: started by test/global-setup.ts for the workerd tests and by the bench.
+ * Control API (separate port, so "down" does not take it away):
+ *   POST /__control/mode {kind, delayMs?, failFirst?, upAfterMs?, problem?}   POST /__control/reset
+ *   GET  /__control/calls -> { counts, requests }
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  HEADERS,
+  MODEL_MANIFEST,
+  OUTPUT_CONTENT_TYPES,
+  PROBLEM_CONTENT_TYPE,
+  findModel,
+  problemBody,
+  readImageSize,
+  removeBackgroundQuerySchema,
+  sha256Hex,
+  sniffImageType,
+  verifySignature,
+  type ErrorCode,
+} from '@bgremove/shared';
+import type { BackendMode, RecordedRequest } from './backend-control';
+
+export type { BackendMode, RecordedRequest };
+
+const routeName = (method: string, path: string) => `${method} ${path.split('?')[0]}`;
+
+export class FakeBackend {
+  mode: BackendMode = { kind: 'ok' };
+  counts: Record<string, number> = {};
+  requests: RecordedRequest[] = [];
+  readonly #secret: string | undefined;
+  readonly #sockets = new Set<Socket>();
+  readonly #hanging = new Set<ServerResponse>();
+  #server: Server | undefined;
+  #control: Server | undefined;
+  #port = 0;
+  #failed = 0;
+  #upTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: { secret?: string } = {}) {
+    this.#secret = options.secret;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async start(port = 0, controlPort = 0): Promise<{ port: number; controlPort: number }> {
+    await this.#listen(port);
+    this.#control = createServer((req, res) => void this.#handleControl(req, res));
+    await new Promise<void>((resolve) => this.#control!.listen(controlPort, '127.0.0.1', resolve));
+    return { port: this.#port, controlPort: (this.#control.address() as AddressInfo).port };
+  }
+
+  async stop(): Promise<void> {
+    await this.#close();
+    await new Promise((resolve) => this.#control?.close(resolve));
+  }
+
+  reset(): void {
+    this.setMode({ kind: 'ok' });
+    this.counts = {};
+    this.requests = [];
+  }
+
+  setMode(mode: BackendMode): void {
+    this.mode = mode;
+    this.#failed = 0;
+    clearTimeout(this.#upTimer);
+    for (const res of this.#hanging) res.destroy();
+    this.#hanging.clear();
+    if (mode.kind === 'down') {
+      void this.#close();
+      if (mode.upAfterMs !== undefined) {
+        this.#upTimer = setTimeout(() => {
+          this.mode = { kind: 'ok' };
+          void this.#listen(this.#port);
+        }, mode.upAfterMs);
+      }
+    } else if (!this.#server) {
+      void this.#listen(this.#port);
+    }
+  }
+
+  async #listen(port: number): Promise<void> {
+    if (this.#server) return;
+    const server = createServer((req, res) => void this.#handle(req, res));
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.#port = (server.address() as AddressInfo).port;
+  }
+
+  async #close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  async #handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (req.url === '/__control/mode') this.setMode(JSON.parse(body.toString('utf8')) as BackendMode);
+    else if (req.url === '/__control/reset') this.reset();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ counts: this.counts, requests: this.requests, port: this.#port }));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const path = req.url ?? '/';
+    const name = routeName(req.method ?? 'GET', path);
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+    const bodySha256 = await sha256Hex(new Uint8Array(body));
+    const signature = await this.#checkSignature(req, path, bodySha256);
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path,
+      signature,
+      requestId: header(req, HEADERS.requestId),
+      contentType: header(req, 'content-type'),
+      bodySha256,
+    });
+    const open = name === 'GET /healthz' || name === 'GET /readyz';
+    if (!open && (signature === 'missing' || signature === 'bad')) {
+      return problem(res, 401, 'unauthorized', 'missing or bad signature');
+    }
+    switch (name) {
+      case 'GET /healthz':
+        return json(res, 200, { ok: true });
+      case 'GET /readyz':
+        return json(res, 200, { ready: true });
+      case 'POST /warmup':
+        return json(res, 202, { warming: true });
+      case 'GET /v1/models':
+        return json(res, 200, {
+          default: MODEL_MANIFEST.default,
+          models: MODEL_MANIFEST.models
+            .filter((m) => m.sha256)
+            .map((m) => ({ id: m.id, family: m.family, sha256: m.sha256, loaded: true, ready: true })),
+        });
+      case 'POST /v1/remove-background':
+        return this.#removeBackground(path, body, res);
+      default:
+        return problem(res, 404, 'not_found', `no route ${name}`);
+    }
+  }
+
+  async #checkSignature(
+    req: IncomingMessage,
+    path: string,
+    bodySha256: string,
+  ): Promise<RecordedRequest['signature']> {
+    if (!this.#secret) return 'not-required';
+    const value = header(req, HEADERS.signature);
+    if (!value) return 'missing';
+    const verdict = await verifySignature(value, {
+      secret: this.#secret,
+      method: req.method ?? 'GET',
+      pathAndQuery: path,
+      bodySha256,
+    });
+    return verdict.ok ? 'ok' : 'bad';
+  }
+
+  async #removeBackground(path: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const mode = this.mode;
+    if (mode.failFirst !== undefined && this.#failed < mode.failFirst) {
+      this.#failed++;
+      return problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '1' });
+    }
+    switch (mode.kind) {
+      case 'hang':
+        this.#hanging.add(res);
+        return;
+      case 'unavailable':
+        return problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '2' });
+      case 'overloaded':
+        return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '3' });
+      case 'problem':
+        return problem(res, mode.problem!.status, mode.problem!.code, mode.problem!.detail);
+      case 'error':
+        res.writeHead(500, { 'content-type': 'text/html' });
+        return void res.end('<h1>crash</h1>');
+      default:
+        break;
+    }
+    const query = removeBackgroundQuerySchema.safeParse(
+      Object.fromEntries(new URL(path, 'http://x').searchParams),
+    );
+    const model = query.success && query.data.model ? findModel(query.data.model) : undefined;
+    if (!query.success || !model?.sha256) return problem(res, 400, 'invalid_request', 'bad query or model');
+    const bytes = new Uint8Array(body);
+    const sniffed = sniffImageType(bytes);
+    const size = sniffed.accepted ? readImageSize(bytes, sniffed.type) : undefined;
+    if (!size?.ok) return problem(res, 422, 'invalid_image', 'undecodable');
+    const started = Date.now();
+    if (mode.delayMs) await new Promise((resolve) => setTimeout(resolve, mode.delayMs));
+    const scale = Math.min(1, (query.data.max_side ?? Infinity) / Math.max(size.width, size.height));
+    // Not a real matte: deterministic bytes derived from the input and options, so that the edge
+    // passing them through unchanged can be checked byte for byte.
+    const result = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.from(`fake-result ${path} ${await sha256Hex(bytes)}`),
+    ]);
+    res.writeHead(200, {
+      'content-type': OUTPUT_CONTENT_TYPES[query.data.format],
+      [HEADERS.model]: model.id,
+      [HEADERS.modelSha256]: model.sha256,
+      [HEADERS.imageWidth]: String(Math.round(size.width * scale)),
+      [HEADERS.imageHeight]: String(Math.round(size.height * scale)),
+      [HEADERS.serverTiming]: `inference;dur=${Date.now() - started}, total;dur=${Date.now() - started}`,
+    });
+    res.end(result);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function problem(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify({ ...problemBody(code, detail, 'backend'), status }));
+}

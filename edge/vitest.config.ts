@@ -1,0 +1,42 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+const TEST_SECRET = 'test-shared-secret-0123456789';
+
+/**
+ * Tests run inside workerd with the real local R2, Cache API, Durable Objects and ratelimits from
+ * ../wrangler.toml. The backend is a Node HTTP server on 127.0.0.1 (test/fake-backend.ts) started
+ * by the global setup; test files run one at a time because they share it.
+ */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      main: './src/index.ts',
+      wrangler: { configPath: '../wrangler.toml' },
+      miniflare: {
+        bindings: {
+          BACKEND_URL: `http://127.0.0.1:${inject('backendPort')}`,
+          BACKEND_SHARED_SECRET: TEST_SECRET,
+          BACKEND_TIMEOUT_MS: '1500',
+          BACKEND_RETRY_BUDGET_MS: '1000',
+          BACKEND_RETRY_BASE_MS: '50',
+          STATUS_CACHE_SECONDS: '0',
+          CORS_ORIGINS: 'https://shop.example.com,https://*.myshopify.com',
+          MODELS: 'isnet-general-use,isnet-general-use-quint8',
+          WARMUP_TIMEZONE: 'Europe/Berlin',
+          WARMUP_DAYS: 'mon-fri',
+          WARMUP_HOURS: '07-21',
+          TEST_CONTROL_URL: `http://127.0.0.1:${inject('controlPort')}`,
+          TEST_SECRET,
+        },
+        ratelimits: { RATE_LIMITER: { simple: { limit: 20, period: 60 } } },
+      },
+    })),
+  ],
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
+    fileParallelism: false,
+    testTimeout: 20_000,
+  },
+});
