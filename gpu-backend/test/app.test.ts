@@ -1,0 +1,304 @@
+/**
+ * The HTTP app through app.request(), with the real registry and real weights: every bad input
+ * gets its problem+json and no model run, and the service stays ready afterwards.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { signRequest, sha256Hex } from '@bgremove/shared';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counterValue, createTestBackend, type TestBackend } from './support/backend';
+import { HEIC_HEADER, SVG, fixtures, photo, pngDeclaring } from './support/images';
+
+type BodyInit = NonNullable<RequestInit['body']>;
+
+let backend: TestBackend;
+const inferences = () =>
+  counterValue(backend, 'bgremove_inferences_total', 'model="isnet-general-use",outcome="ok"');
+
+const post = (body: BodyInit | undefined, query = '', headers: Record<string, string> = {}) =>
+  backend.app.request(`/v1/remove-background${query}`, { method: 'POST', body, headers });
+
+async function expectProblem(response: Response, status: number, code: string, detail?: RegExp) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toBe('application/problem+json');
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  const body = (await response.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code, type: `urn:bgremove:problem:${code}` });
+  expect(body.request_id).toBe(response.headers.get('x-request-id'));
+  if (detail) expect(body.detail).toMatch(detail);
+  return body;
+}
+
+beforeAll(async () => {
+  backend = await createTestBackend({
+    MAX_BODY_BYTES: String(2 * 1024 * 1024),
+    MAX_INPUT_PIXELS: String(13_000_000),
+  });
+});
+afterAll(() => backend.close());
+
+describe('POST /v1/remove-background', () => {
+  it('returns a matte with the contract headers and counts one model run', async () => {
+    const before = await inferences();
+    const response = await post(new Uint8Array(photo('car-1')), '?output=matte');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('x-model')).toBe('isnet-general-use');
+    expect(response.headers.get('x-model-sha256')).toMatch(/^b6e8497b/);
+    expect(response.headers.get('x-image-width')).toBe('480');
+    expect(response.headers.get('server-timing')).toMatch(/inference;dur=\d+(\.\d+)?.*total;dur=/);
+    const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+    expect(meta).toMatchObject({ width: 480, height: 360, channels: 1 });
+    expect(await inferences()).toBe(before + 1);
+  });
+
+  it.each([
+    ['grayscale JPEG', fixtures.grayscaleJpeg],
+    ['CMYK JPEG', fixtures.cmykJpeg],
+    ['16-bit PNG', fixtures.png16],
+    ['PNG with alpha', fixtures.pngWithAlpha],
+    ['1x1 PNG', fixtures.onePixel],
+    ['WebP', fixtures.webp],
+    ['AVIF', fixtures.avif],
+  ])('accepts a %s', async (_name, make) => {
+    const bytes = await make();
+    const source = await sharp(bytes).metadata();
+    const response = await post(new Uint8Array(bytes), '?max_side=256');
+    expect(response.status).toBe(200);
+    const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+    expect(Math.max(meta.width, meta.height)).toBe(Math.min(256, Math.max(source.width, source.height)));
+  });
+
+  describe('bad input: the right problem, no model run, still ready', () => {
+    const cases: [
+      string,
+      () => Promise<BodyInit | undefined> | BodyInit | undefined,
+      string,
+      number,
+      RegExp?,
+      string?,
+    ][] = [
+      ['zero bytes', () => new Uint8Array(), 'invalid_request', 400, /empty/],
+      ['no body', () => undefined, 'invalid_request', 400],
+      ['text', () => 'hello, world', 'unsupported_media_type', 415, /text/],
+      ['SVG', () => SVG, 'unsupported_media_type', 415, /SVG/],
+      ['GIF', async () => new Uint8Array(await fixtures.gif()), 'unsupported_media_type', 415, /GIF/],
+      ['HEIC', () => new Uint8Array(HEIC_HEADER), 'unsupported_media_type', 415, /HEIC/],
+      [
+        'truncated JPEG',
+        async () => new Uint8Array(await fixtures.truncatedJpeg()),
+        'invalid_image',
+        422,
+        /truncated/,
+      ],
+      [
+        'PNG header declaring 40000x40000',
+        () => new Uint8Array(pngDeclaring(40000, 40000)),
+        'image_too_large',
+        422,
+        /40000x40000/,
+      ],
+      ['body over the limit', () => new Uint8Array(3 * 1024 * 1024), 'payload_too_large', 413],
+      [
+        'unknown query key',
+        () => new Uint8Array(photo('car-1')),
+        'invalid_request',
+        400,
+        /colour/,
+        '?colour=red',
+      ],
+      [
+        'bad max_side',
+        () => new Uint8Array(photo('car-1')),
+        'invalid_request',
+        400,
+        /max_side/,
+        '?max_side=10',
+      ],
+      [
+        'unknown model',
+        () => new Uint8Array(photo('car-1')),
+        'unknown_model',
+        422,
+        /u2netp.*available: isnet-general-use/,
+        '?model=u2netp',
+      ],
+    ];
+    it.each(cases)('%s', async (_name, body, code, status, detail, query = '') => {
+      const before = await inferences();
+      await expectProblem(await post(await body(), query), status, code, detail);
+      expect(await inferences()).toBe(before);
+      expect((await backend.app.request('/readyz')).status).toBe(200);
+    });
+
+    it('multipart is refused: the backend takes raw bytes', async () => {
+      const form = new FormData();
+      form.set('image', new Blob([new Uint8Array(photo('car-1'))]), 'car.jpg');
+      await expectProblem(await post(form), 400, 'invalid_request', /raw request body/);
+    });
+  });
+
+  it('keeps the event loop responsive while the model runs', async () => {
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    const response = await post(new Uint8Array(photo('anime-girl-1')));
+    histogram.disable();
+    expect(response.status).toBe(200);
+    const maxMs = histogram.max / 1e6;
+    console.log(`event loop max delay during a request: ${maxMs.toFixed(1)} ms`);
+    // A whole inference takes seconds here; on the event loop it would stall it that long.
+    expect(maxMs).toBeLessThan(250);
+  });
+});
+
+describe('queue', () => {
+  it('answers 503 overloaded with Retry-After when full, and serves the admitted ones', async () => {
+    const small = await createTestBackend({ MAX_CONCURRENCY: '1', MAX_QUEUE: '1' });
+    try {
+      const body = () => new Uint8Array(photo('car-1'));
+      const send = () => small.app.request('/v1/remove-background', { method: 'POST', body: body() });
+      const first = send();
+      const second = send();
+      await new Promise((r) => setTimeout(r, 50));
+      const third = await send();
+      expect(third.status).toBe(503);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await third.json()) as { code: string }).code).toBe('overloaded');
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 504 when the deadline passes', async () => {
+    const slow = await createTestBackend({ REQUEST_TIMEOUT_MS: '200' });
+    try {
+      const response = await slow.app.request('/v1/remove-background', {
+        method: 'POST',
+        body: new Uint8Array(photo('car-1')),
+      });
+      await expectProblem(response, 504, 'backend_timeout');
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('health, readiness, warm-up, models, diagnostics, metrics', () => {
+  it('readyz is 503 until the models are loaded and warmed; warmup is idempotent', async () => {
+    const cold = await createTestBackend({}, { load: false });
+    try {
+      expect((await cold.app.request('/healthz')).status).toBe(200);
+      const notReady = await cold.app.request('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({ ready: false });
+      await expectProblem(
+        await cold.app.request('/v1/remove-background', {
+          method: 'POST',
+          body: new Uint8Array(photo('car-1')),
+        }),
+        503,
+        'backend_unavailable',
+      );
+      const first = await cold.app.request('/warmup', { method: 'POST' });
+      const second = await cold.app.request('/warmup', { method: 'POST' });
+      expect([first.status, second.status]).toEqual([202, 202]);
+      await cold.registry.loadAll();
+      expect((await cold.app.request('/readyz')).status).toBe(200);
+      expect((await cold.app.request('/warmup', { method: 'POST' })).status).toBe(200);
+      // One warm-up inference in all, however many /warmup calls.
+      expect(
+        await counterValue(cold, 'bgremove_inferences_total', 'model="isnet-general-use",outcome="ok"'),
+      ).toBe(1);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('lists models, reports diagnostics and exposes Prometheus metrics', async () => {
+    const models = (await (await backend.app.request('/v1/models')).json()) as {
+      default: string;
+      models: { id: string; ready: boolean; sha256: string }[];
+    };
+    expect(models.default).toBe('isnet-general-use');
+    expect(models.models[0]).toMatchObject({
+      id: 'isnet-general-use',
+      ready: true,
+      sha256: expect.stringMatching(/^b6e8/),
+    });
+    const diagnostics = (await (await backend.app.request('/v1/diagnostics')).json()) as {
+      providers: { inUse: string[] };
+      versions: Record<string, string>;
+      limits: { maxInputPixels: number };
+    };
+    expect(diagnostics.providers.inUse).toEqual(['cpu']);
+    expect(diagnostics.versions['onnxruntime-node']).toBe('1.30.0');
+    expect(diagnostics.limits.maxInputPixels).toBe(13_000_000);
+    const metrics = await (await backend.app.request('/metrics')).text();
+    expect(metrics).toMatch(/^bgremove_inferences_total\{model="isnet-general-use",outcome="ok"\} \d+/m);
+    expect(metrics).toContain('bgremove_request_duration_seconds_bucket');
+    expect(metrics).toContain('bgremove_queue_depth');
+  });
+
+  it('writes structured access logs with Cloud Logging fields', async () => {
+    await post('nope');
+    const line = backend.logs.findLast((l) => l.httpRequest !== undefined)!;
+    expect(line).toMatchObject({
+      severity: 'WARNING',
+      outcome: 'unsupported_media_type',
+      httpRequest: { requestMethod: 'POST', requestUrl: '/v1/remove-background', status: 415 },
+    });
+    expect(line.request_id).toEqual(expect.any(String));
+  });
+});
+
+describe('signatures (BACKEND_SHARED_SECRET set)', () => {
+  const secret = 'test-secret-0123456789';
+  let signed: TestBackend;
+  beforeAll(async () => {
+    signed = await createTestBackend({ BACKEND_SHARED_SECRET: secret });
+  });
+  afterAll(() => signed.close());
+
+  const sign = async (path: string, body: Uint8Array, at?: number) =>
+    signRequest({ secret, method: 'POST', pathAndQuery: path, bodySha256: await sha256Hex(body) }, at);
+
+  it('accepts a valid signature', async () => {
+    const body = new Uint8Array(photo('car-1'));
+    const path = '/v1/remove-background?max_side=128';
+    const response = await signed.app.request(path, {
+      method: 'POST',
+      body,
+      headers: { 'x-signature': await sign(path, body) },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    ['missing', async () => undefined],
+    ['for another body', async (path: string) => sign(path, new Uint8Array([1, 2, 3]))],
+    ['for another path', async () => sign('/v1/remove-background', new Uint8Array(photo('car-1')))],
+    [
+      'stale',
+      async (path: string) => sign(path, new Uint8Array(photo('car-1')), Math.floor(Date.now() / 1000) - 301),
+    ],
+    ['garbled', async () => 't=1,v1=zz'],
+  ])('refuses a %s signature with 401', async (_name, make) => {
+    const path = '/v1/remove-background?max_side=128';
+    const header = await make(path);
+    const response = await signed.app.request(path, {
+      method: 'POST',
+      body: new Uint8Array(photo('car-1')),
+      headers: header ? { 'x-signature': header } : {},
+    });
+    await expectProblem(response, 401, 'unauthorized');
+  });
+
+  it('keeps /healthz and /readyz open and guards everything else', async () => {
+    expect((await signed.app.request('/healthz')).status).toBe(200);
+    expect((await signed.app.request('/readyz')).status).toBe(200);
+    expect((await signed.app.request('/v1/models')).status).toBe(401);
+    expect((await signed.app.request('/metrics')).status).toBe(401);
+  });
+});
