@@ -74,6 +74,8 @@ async function ensureLoaded(): Promise<{ loaded: Loaded; timings: LoadedInfo['ti
   if (loading) return { loaded: await loading, timings: { readMs: 0, hashMs: 0, createMs: 0 } };
   const attempt = load();
   loading = attempt.then((r) => r.loaded);
+  // The caller handles the rejection through `attempt`; this copy must not count as unhandled.
+  loading.catch(() => {});
   try {
     return await attempt;
   } catch (error) {
