@@ -1,11 +1,14 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { env as workersEnv } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import worker from '../src/index';
 import type { BackendMode, RecordedRequest } from './backend-control';
 import './provided-context';
 
-export { env };
+import type { EdgeEnv } from '../src/env';
+
+/** The test bindings (vitest.config.ts) typed as the Worker sees them. */
+export const env = workersEnv as Omit<typeof workersEnv, 'COALESCER' | 'RATE_LIMITER'> & EdgeEnv;
 
 export interface BackendCalls {
   counts: Record<string, number>;

@@ -63,7 +63,10 @@ export async function statusRoute(c: Context<AppEnv>): Promise<Response> {
   const served = [...config.models.values()].map((model) => ({
     id: model.id,
     sha256: model.sha256,
-    backend_ready: cached?.status.models?.find((m) => m.id === model.id)?.ready ?? false,
+    // Ready only with the pinned weights: results from others would not match their keys.
+    backend_ready: Boolean(
+      cached?.status.models?.some((m) => m.id === model.id && m.ready && m.sha256 === model.sha256),
+    ),
   }));
   c.header('cache-control', 'no-store');
   return c.json({
