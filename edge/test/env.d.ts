@@ -3,6 +3,5 @@ declare namespace Cloudflare {
   interface Env {
     TEST_CONTROL_URL: string;
     TEST_SECRET: string;
-    BACKEND_SHARED_SECRET: string;
   }
 }

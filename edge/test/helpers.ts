@@ -8,7 +8,7 @@ import './provided-context';
 import type { EdgeEnv } from '../src/env';
 
 /** The test bindings (vitest.config.ts) typed as the Worker sees them. */
-export const env = workersEnv as Omit<typeof workersEnv, 'COALESCER' | 'RATE_LIMITER'> & EdgeEnv;
+export const env = workersEnv as unknown as Omit<typeof workersEnv, 'COALESCER' | 'RATE_LIMITER'> & EdgeEnv;
 
 export interface BackendCalls {
   counts: Record<string, number>;
