@@ -1,6 +1,11 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
+// wrangler/miniflare would otherwise try the network (TOOLCHAIN.md).
+process.env.WRANGLER_SEND_METRICS ??= 'false';
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+process.env.WRANGLER_HIDE_BANNER ??= 'true';
+
 const TEST_SECRET = 'test-shared-secret-0123456789';
 
 /**
