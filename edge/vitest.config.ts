@@ -26,6 +26,8 @@ export default defineConfig({
           BACKEND_RETRY_BUDGET_MS: '1000',
           BACKEND_RETRY_BASE_MS: '50',
           STATUS_CACHE_SECONDS: '0',
+          // Off, so that the Cache API and R2 tiers are what the tests see; the memory tier has its own test.
+          HOT_CACHE_BYTES: '0',
           CORS_ORIGINS: 'https://shop.example.com,https://*.myshopify.com',
           MODELS: 'isnet-general-use,isnet-general-use-quint8',
           WARMUP_TIMEZONE: 'Europe/Berlin',

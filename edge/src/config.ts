@@ -31,6 +31,7 @@ export const envSchema = z.object({
   BACKEND_RETRY_BASE_MS: int(1, 10_000).default(200),
   STATUS_CACHE_SECONDS: int(0, 3600).default(5),
   COALESCE_LINGER_MS: int(0, 120_000).default(10_000),
+  HOT_CACHE_BYTES: int(0, 64 * 1024 * 1024).default(16 * 1024 * 1024),
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_RETRY_AFTER_SECONDS: int(1, 3600).default(60),
   WARMUP_TIMEZONE: z.string().default('UTC'),
@@ -61,6 +62,7 @@ export interface EdgeConfig {
   retryBaseMs: number;
   statusCacheSeconds: number;
   coalesceLingerMs: number;
+  hotCacheBytes: number;
   corsOrigins: OriginMatcher;
   rateLimitRetryAfterSeconds: number;
   warmup: WarmupWindow | null;
@@ -120,6 +122,7 @@ export function parseConfig(env: object): EdgeConfig {
     retryBaseMs: e.BACKEND_RETRY_BASE_MS,
     statusCacheSeconds: e.STATUS_CACHE_SECONDS,
     coalesceLingerMs: e.COALESCE_LINGER_MS,
+    hotCacheBytes: e.HOT_CACHE_BYTES,
     corsOrigins,
     rateLimitRetryAfterSeconds: e.RATE_LIMIT_RETRY_AFTER_SECONDS,
     warmup,

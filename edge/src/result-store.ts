@@ -1,4 +1,5 @@
 import { HEADERS } from '@bgremove/shared';
+import type { HotResults } from './hot-results';
 
 /** Results never change for a key, so every cache may keep them for a year. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -23,6 +24,13 @@ export interface StoredResult {
   sourceSha256: string;
 }
 
+/** Where results live for one request: R2, this colo's cache under the Worker's origin, and memory. */
+export interface ResultTiers {
+  bucket: R2Bucket;
+  origin: string;
+  hot: HotResults | undefined;
+}
+
 export const r2Key = (key: string) => `results/${key}`;
 export const resultPath = (key: string) => `/v1/results/${key}`;
 
@@ -30,6 +38,10 @@ export const resultPath = (key: string) => `/v1/results/${key}`;
 const cacheUrl = (origin: string, key: string) => `${origin}${resultPath(key)}`;
 
 /** The headers of every successful result response (GET, HEAD, 304 and the upload's answer). */
+export function resultTiers(bucket: R2Bucket, requestUrl: string, hot: HotResults | undefined): ResultTiers {
+  return { bucket, origin: new URL(requestUrl).origin, hot };
+}
+
 export function resultHeaders(
   key: string,
   result: Pick<StoredResult, 'contentType' | 'sourceSha256'>,
@@ -44,33 +56,43 @@ export function resultHeaders(
 }
 
 /**
- * Looks a result up in the Cache API (this colo), then in R2 (durable). An R2 hit is copied into
- * the cache in the background. `bodyless` (HEAD, lookups) avoids reading object bodies.
+ * Looks a result up in memory, then the Cache API (this colo), then R2 (durable). A Cache API or R2
+ * hit is copied into the faster tiers in the background. `bodyless` (HEAD, 304, lookups) avoids
+ * reading object bodies.
  */
 export async function findResult(
-  bucket: R2Bucket,
-  origin: string,
+  tiers: ResultTiers,
   key: string,
   options: { bodyless: boolean; waitUntil: (promise: Promise<unknown>) => void },
 ): Promise<StoredResult | undefined> {
-  const cached = await caches.default.match(cacheUrl(origin, key));
+  const hot = tiers.hot?.get(key);
+  if (hot) return { ...hot, body: options.bodyless ? null : hot.body, size: hot.body.byteLength };
+  const cached = await caches.default.match(cacheUrl(tiers.origin, key));
   if (cached) {
-    if (options.bodyless) await cached.body?.cancel();
-    return {
-      body: options.bodyless ? null : cached.body,
+    const found = {
       size: Number(cached.headers.get('content-length') ?? 0),
       contentType: cached.headers.get('content-type') ?? 'application/octet-stream',
       sourceSha256: cached.headers.get(HEADERS.sourceSha256) ?? '',
     };
+    if (options.bodyless) {
+      await cached.body?.cancel();
+      return { ...found, body: null };
+    }
+    if (tiers.hot && found.size <= tiers.hot.maxItemBytes) {
+      const body = await cached.arrayBuffer();
+      tiers.hot.set(key, { body, contentType: found.contentType, sourceSha256: found.sourceSha256 });
+      return { ...found, body };
+    }
+    return { ...found, body: cached.body };
   }
-  const object = options.bodyless ? await bucket.head(r2Key(key)) : await bucket.get(r2Key(key));
+  const object = options.bodyless ? await tiers.bucket.head(r2Key(key)) : await tiers.bucket.get(r2Key(key));
   if (!object) return undefined;
   const contentType = object.httpMetadata?.contentType ?? 'application/octet-stream';
   const sourceSha256 = object.customMetadata?.source_sha256 ?? '';
   if (!('body' in object)) return { body: null, size: object.size, contentType, sourceSha256 };
   const [forClient, forCache] = (object as R2ObjectBody).body.tee();
   options.waitUntil(
-    putInCache(origin, key, { body: forCache, size: object.size, contentType, sourceSha256 }),
+    putInCache(tiers.origin, key, { body: forCache, size: object.size, contentType, sourceSha256 }),
   );
   return { body: forClient, size: object.size, contentType, sourceSha256 };
 }
@@ -82,23 +104,23 @@ async function putInCache(origin: string, key: string, result: StoredResult): Pr
   await caches.default.put(cacheUrl(origin, key), new Response(result.body, { headers }));
 }
 
-/** Stores a fresh result: R2 first (durable, with metadata), then this colo's cache. */
+/** Stores a fresh result: R2 first (durable, with metadata), then this colo's cache and memory. */
 export async function storeResult(
-  bucket: R2Bucket,
-  origin: string,
+  tiers: ResultTiers,
   key: string,
   body: ArrayBuffer,
   contentType: string,
   metadata: ResultMetadata,
 ): Promise<void> {
-  await bucket.put(r2Key(key), body, {
+  await tiers.bucket.put(r2Key(key), body, {
     httpMetadata: { contentType, cacheControl: IMMUTABLE },
     customMetadata: { ...metadata },
   });
-  await putInCache(origin, key, {
+  await putInCache(tiers.origin, key, {
     body,
     size: body.byteLength,
     contentType,
     sourceSha256: metadata.source_sha256,
   });
+  tiers.hot?.set(key, { body, contentType, sourceSha256: metadata.source_sha256 });
 }

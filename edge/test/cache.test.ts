@@ -17,6 +17,9 @@ describe('content-hash cache', () => {
     expect(miss.status).toBe(200);
     expect(miss.headers.get('x-cache')).toBe('MISS');
     const missBytes = await bytesOf(miss);
+    const key = miss.headers.get('x-result-key')!;
+    const inCache = await caches.default.match(`https://edge.test/v1/results/${key}`);
+    expect(inCache && (await bytesOf(inCache))).toEqual(missBytes);
     const hit = await upload(image);
     expect(hit.status).toBe(200);
     expect(hit.headers.get('x-cache')).toBe('HIT');
@@ -160,6 +163,21 @@ describe('public results', () => {
     const res = await request(`/v1/results/${key}`);
     expect(await bytesOf(res)).toEqual(bytes);
     expect(await caches.default.match(`https://edge.test/v1/results/${key}`)).toBeDefined();
+  });
+
+  it('serves hot results from isolate memory when HOT_CACHE_BYTES is set, repeatedly', async () => {
+    const hotEnv = { ...env, HOT_CACHE_BYTES: String(1024 * 1024) };
+    const res = await upload(uniqueImage(), '', { env: hotEnv });
+    const key = res.headers.get('x-result-key')!;
+    const bytes = await bytesOf(res);
+    await env.RESULTS.delete(`results/${key}`);
+    await caches.default.delete(`https://edge.test/v1/results/${key}`);
+    for (let i = 0; i < 2; i++) {
+      const hot = await request(`/v1/results/${key}`, { env: hotEnv });
+      expect(hot.status).toBe(200);
+      expect(await bytesOf(hot)).toEqual(bytes);
+    }
+    await expectProblem(await request(`/v1/results/${key}`), 404, 'not_found');
   });
 
   it('HEAD answers the headers and length without a body', async () => {

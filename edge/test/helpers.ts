@@ -57,21 +57,23 @@ export const freshIp = () => `198.51.100.${(ipCounter++ % 250) + 1}-${crypto.ran
  * Calls the Worker's fetch handler in this isolate, then waits for its waitUntil work (the R2 and
  * cache writes), so a following request sees what this one stored.
  */
-export async function request(path: string, init: RequestInit & { ip?: string } = {}): Promise<Response> {
+export interface RequestOptions extends RequestInit {
+  ip?: string;
+  /** Bindings to use instead of the test config's (e.g. another var). */
+  env?: typeof env;
+}
+
+export async function request(path: string, init: RequestOptions = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has('cf-connecting-ip')) headers.set('cf-connecting-ip', init.ip ?? freshIp());
   const req = new Request(`https://edge.test${path}`, { ...init, headers });
   const ctx = createExecutionContext();
-  const response = await worker.fetch(req, env, ctx);
+  const response = await worker.fetch(req, init.env ?? env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
 
-export function upload(
-  bytes: Uint8Array,
-  query = '',
-  init: RequestInit & { ip?: string } = {},
-): Promise<Response> {
+export function upload(bytes: Uint8Array, query = '', init: RequestOptions = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has('content-type')) headers.set('content-type', 'image/jpeg');
   return request(`/v1/remove-background${query}`, { method: 'POST', body: bytes, ...init, headers });

@@ -1,7 +1,8 @@
 import { AppError, lookupQuerySchema, resultKey } from '@bgremove/shared';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { findResult, resultPath } from '../result-store';
+import { hotResultsFor } from '../hot-results';
+import { findResult, resultPath, resultTiers } from '../result-store';
 import { parseQuery, resolveModel } from '../validation';
 
 /**
@@ -20,12 +21,12 @@ export async function lookupRoute(c: Context<AppEnv>): Promise<Response> {
     maxSide: query.max_side,
     sourceSha256: query.sha256,
   });
-  const origin = new URL(c.req.url).origin;
-  const stored = await findResult(c.env.RESULTS, origin, key, {
+  const tiers = resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(config.hotCacheBytes));
+  const stored = await findResult(tiers, key, {
     bodyless: true,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   });
   if (!stored) throw new AppError('not_cached', 'no result for this image and these options yet');
   c.header('cache-control', 'public, max-age=3600');
-  return c.json({ key, url: `${config.publicBaseUrl ?? origin}${resultPath(key)}` });
+  return c.json({ key, url: `${config.publicBaseUrl ?? tiers.origin}${resultPath(key)}` });
 }

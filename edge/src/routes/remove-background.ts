@@ -3,7 +3,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { outcomeError } from '../backend-client';
 import { coalescedRemoveBackground } from '../coalescer';
-import { findResult, resultHeaders, storeResult } from '../result-store';
+import { hotResultsFor } from '../hot-results';
+import { findResult, resultHeaders, resultTiers, storeResult } from '../result-store';
 import { serverTiming } from '../server-timing';
 import { readUpload } from '../upload';
 import { parseQuery, resolveModel } from '../validation';
@@ -28,10 +29,10 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
     sourceSha256,
   });
   const hashedAt = Date.now();
-  const origin = new URL(c.req.url).origin;
+  const tiers = resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(config.hotCacheBytes));
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise.catch(logStoreError));
 
-  const stored = await findResult(c.env.RESULTS, origin, key, { bodyless: false, waitUntil });
+  const stored = await findResult(tiers, key, { bodyless: false, waitUntil });
   if (stored) {
     const headers = resultHeaders(key, stored);
     headers.set(HEADERS.cache, 'HIT');
@@ -56,7 +57,7 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
   const backendMs = Date.now() - backendStarted;
   if (outcome.role === 'MISS') {
     waitUntil(
-      storeResult(c.env.RESULTS, origin, key, outcome.body, outcome.contentType, {
+      storeResult(tiers, key, outcome.body, outcome.contentType, {
         model: model.id,
         model_sha256: model.sha256,
         output: query.output,

@@ -1,7 +1,8 @@
 import { AppError, HEADERS, SHA256_HEX } from '@bgremove/shared';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { findResult, IMMUTABLE, resultHeaders } from '../result-store';
+import { hotResultsFor } from '../hot-results';
+import { findResult, IMMUTABLE, resultHeaders, resultTiers } from '../result-store';
 
 /** If-None-Match matches when it lists this ETag (strong or weak) or is `*`. */
 function matchesEtag(ifNoneMatch: string | undefined, key: string): boolean {
@@ -18,10 +19,14 @@ export async function resultsRoute(c: Context<AppEnv>): Promise<Response> {
   if (!SHA256_HEX.test(key)) throw new AppError('not_found', 'no result with this key');
   const conditional = matchesEtag(c.req.header('if-none-match'), key);
   const bodyless = c.req.method === 'HEAD' || conditional;
-  const stored = await findResult(c.env.RESULTS, new URL(c.req.url).origin, key, {
-    bodyless,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-  });
+  const stored = await findResult(
+    resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(c.get('config').hotCacheBytes)),
+    key,
+    {
+      bodyless,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    },
+  );
   if (!stored) throw new AppError('not_found', 'no result with this key');
   const headers = resultHeaders(key, stored);
   headers.set('cache-control', IMMUTABLE);
