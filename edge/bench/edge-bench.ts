@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { createServer } from 'node:net';
@@ -101,6 +101,11 @@ async function main() {
   console.log(
     `machine: ${cpu.length} CPUs (nproc), ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
   );
+  console.log(
+    `load average before the run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const backend = new FakeBackend({ secret: SECRET });
   const { port } = await backend.start();
   const worker = await startWorker(`http://127.0.0.1:${port}`);
@@ -180,6 +185,11 @@ async function main() {
     );
     console.log(
       `   edge overhead = round trip - backend  p50 ${e.p50.toFixed(1)} ms  p99 ${e.p99.toFixed(1)} ms (target <= 40 ms)`,
+    );
+    const v = summarize(validates);
+    const h = summarize(hashes);
+    console.log(
+      `   of which (edge Server-Timing) reading + validating p50 ${v.p50} ms, hashing p50 ${h.p50} ms`,
     );
     console.log(
       `   stored and served (R2 + cache, after the answer)  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms`,
