@@ -19,4 +19,5 @@ export interface RecordedRequest {
   requestId: string | undefined;
   contentType: string | undefined;
   bodySha256: string;
+  authorization: string | undefined;
 }

@@ -33,6 +33,8 @@ export class FakeBackend {
   mode: BackendMode = { kind: 'ok' };
   counts: Record<string, number> = {};
   requests: RecordedRequest[] = [];
+  /** JWT assertions received by the fake Google token endpoint (POST /__control/token). */
+  tokenAssertions: string[] = [];
   readonly #secret: string | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #hanging = new Set<ServerResponse>();
@@ -66,6 +68,7 @@ export class FakeBackend {
     this.setMode({ kind: 'ok' });
     this.counts = {};
     this.requests = [];
+    this.tokenAssertions = [];
   }
 
   setMode(mode: BackendMode): void {
@@ -109,10 +112,32 @@ export class FakeBackend {
 
   async #handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    if (req.url === '/__control/token') return this.#issueIdToken(body, res);
     if (req.url === '/__control/mode') this.setMode(JSON.parse(body.toString('utf8')) as BackendMode);
     else if (req.url === '/__control/reset') this.reset();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ counts: this.counts, requests: this.requests, port: this.#port }));
+    res.end(
+      JSON.stringify({
+        counts: this.counts,
+        requests: this.requests,
+        tokenAssertions: this.tokenAssertions,
+        port: this.#port,
+      }),
+    );
+  }
+
+  /** Stands in for Google's token endpoint: an ID token naming the requested audience. */
+  #issueIdToken(body: Buffer, res: ServerResponse): void {
+    const form = new URLSearchParams(body.toString('utf8'));
+    const assertion = form.get('assertion') ?? '';
+    this.tokenAssertions.push(assertion);
+    const claims = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      target_audience?: string;
+    };
+    const ok =
+      form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && claims.target_audience;
+    if (!ok) return json(res, 400, { error: 'invalid_grant' });
+    json(res, 200, { id_token: `test-id-token for ${claims.target_audience}` });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -129,6 +154,7 @@ export class FakeBackend {
       requestId: header(req, HEADERS.requestId),
       contentType: header(req, 'content-type'),
       bodySha256,
+      authorization: header(req, 'authorization'),
     });
     const open = name === 'GET /healthz' || name === 'GET /readyz';
     if (!open && (signature === 'missing' || signature === 'bad')) {

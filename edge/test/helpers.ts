@@ -13,6 +13,7 @@ export const env = workersEnv as unknown as Omit<typeof workersEnv, 'COALESCER' 
 export interface BackendCalls {
   counts: Record<string, number>;
   requests: RecordedRequest[];
+  tokenAssertions: string[];
 }
 
 async function control(path: string, body?: unknown): Promise<BackendCalls> {
