@@ -20,6 +20,7 @@ export interface BackendFetchOptions {
  */
 export async function backendFetch(config: EdgeConfig, options: BackendFetchOptions): Promise<Response> {
   const headers = new Headers(options.headers);
+  const url = new URL(`${config.backendUrl}${options.pathAndQuery}`);
   if (config.sharedSecret) {
     const bodySha256 =
       options.bodySha256 ?? (options.body ? await sha256Hex(options.body) : EMPTY_BODY_SHA256);
@@ -28,7 +29,8 @@ export async function backendFetch(config: EdgeConfig, options: BackendFetchOpti
       await signRequest({
         secret: config.sharedSecret,
         method: options.method,
-        pathAndQuery: options.pathAndQuery,
+        // What the backend will see, including any path prefix in BACKEND_URL.
+        pathAndQuery: `${url.pathname}${url.search}`,
         bodySha256,
       }),
     );
@@ -36,7 +38,7 @@ export async function backendFetch(config: EdgeConfig, options: BackendFetchOpti
   if (config.serviceAccountKey) {
     headers.set('authorization', await googleIdTokenHeader(config.serviceAccountKey, config.backendUrl));
   }
-  return fetch(`${config.backendUrl}${options.pathAndQuery}`, {
+  return fetch(url, {
     method: options.method,
     headers,
     body: options.body ?? null,

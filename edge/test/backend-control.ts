@@ -2,7 +2,7 @@ import type { ErrorCode } from '@bgremove/shared';
 
 /** The fake backend's behaviour switches and call records (shared by Node and workerd sides). */
 export interface BackendMode {
-  kind: 'ok' | 'down' | 'unavailable' | 'overloaded' | 'hang' | 'problem' | 'error';
+  kind: 'ok' | 'down' | 'unavailable' | 'overloaded' | 'hang' | 'problem' | 'error' | 'other-weights';
   /** Extra latency before answering remove-background (ok mode). */
   delayMs?: number;
   /** Answer this many remove-background calls 503 before behaving as `kind`. */

@@ -82,6 +82,19 @@ describe('the path to the backend', () => {
     expect(text).not.toContain('crash');
   });
 
+  it('a result from other weights than the pinned ones is refused (502) and not stored', async () => {
+    await backend.setMode({ kind: 'other-weights' });
+    const image = uniqueImage();
+    await expectProblem(await upload(image), 502, 'bad_gateway');
+    await expectProblem(await request(`/v1/lookup?sha256=${await sha256Hex(image)}`), 404, 'not_cached');
+  });
+
+  it('a misconfigured edge answers 500 internal without saying more', async () => {
+    const res = await request('/healthz', { env: { ...env, MAX_BODY_BYTES: 'lots' } });
+    const body = await expectProblem(res, 500, 'internal');
+    expect(body.detail).toBe('The edge is misconfigured.');
+  });
+
   it('errors are never stored: after a failure the same upload goes to the backend again', async () => {
     const image = uniqueImage();
     await backend.setMode({ kind: 'unavailable' });

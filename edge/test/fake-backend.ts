@@ -1,7 +1,8 @@
 /**
  * A stand-in for gpu-backend/ that follows its HTTP contract (ARCHITECTURE.md "Backend API"),
  * counts its calls, verifies X-Signature with the shared code, and can be told to be slow, down
- * (connections refused), unavailable (503), overloaded, hanging, or to answer a problem.
+ * (connections refused), unavailable (503), overloaded, hanging, to answer a problem, or to claim
+ * other model weights than the pinned ones.
  * It runs in Node: started by test/global-setup.ts for the workerd tests and by the bench.
  * Control API (separate port, so "down" does not take it away):
  *   POST /__control/mode {kind, delayMs?, failFirst?, upAfterMs?, problem?}   POST /__control/reset
@@ -64,21 +65,22 @@ export class FakeBackend {
     await new Promise((resolve) => this.#control?.close(resolve));
   }
 
-  reset(): void {
-    this.setMode({ kind: 'ok' });
+  async reset(): Promise<void> {
+    await this.setMode({ kind: 'ok' });
     this.counts = {};
     this.requests = [];
     this.tokenAssertions = [];
   }
 
-  setMode(mode: BackendMode): void {
+  /** Resolves once the change took effect (the port closed, or listening again). */
+  async setMode(mode: BackendMode): Promise<void> {
     this.mode = mode;
     this.#failed = 0;
     clearTimeout(this.#upTimer);
     for (const res of this.#hanging) res.destroy();
     this.#hanging.clear();
     if (mode.kind === 'down') {
-      void this.#close();
+      await this.#close();
       if (mode.upAfterMs !== undefined) {
         this.#upTimer = setTimeout(() => {
           this.mode = { kind: 'ok' };
@@ -86,7 +88,7 @@ export class FakeBackend {
         }, mode.upAfterMs);
       }
     } else if (!this.#server) {
-      void this.#listen(this.#port);
+      await this.#listen(this.#port);
     }
   }
 
@@ -113,8 +115,8 @@ export class FakeBackend {
   async #handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     if (req.url === '/__control/token') return this.#issueIdToken(body, res);
-    if (req.url === '/__control/mode') this.setMode(JSON.parse(body.toString('utf8')) as BackendMode);
-    else if (req.url === '/__control/reset') this.reset();
+    if (req.url === '/__control/mode') await this.setMode(JSON.parse(body.toString('utf8')) as BackendMode);
+    else if (req.url === '/__control/reset') await this.reset();
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
@@ -241,7 +243,7 @@ export class FakeBackend {
     res.writeHead(200, {
       'content-type': OUTPUT_CONTENT_TYPES[query.data.format],
       [HEADERS.model]: model.id,
-      [HEADERS.modelSha256]: model.sha256,
+      [HEADERS.modelSha256]: mode.kind === 'other-weights' ? 'f'.repeat(64) : model.sha256,
       [HEADERS.imageWidth]: String(Math.round(size.width * scale)),
       [HEADERS.imageHeight]: String(Math.round(size.height * scale)),
       [HEADERS.serverTiming]: `inference;dur=${Date.now() - started}, total;dur=${Date.now() - started}`,
