@@ -36,7 +36,10 @@ export default defineConfig({
           TEST_CONTROL_URL: `http://127.0.0.1:${inject('controlPort')}`,
           TEST_SECRET,
         },
-        ratelimits: { RATE_LIMITER: { simple: { limit: 20, period: 60 } } },
+        ratelimits: {
+          RATE_LIMITER: { simple: { limit: 20, period: 60 } },
+          RATE_LIMITER_IP: { simple: { limit: 40, period: 60 } },
+        },
       },
     })),
   ],

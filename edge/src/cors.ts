@@ -45,7 +45,7 @@ export const EXPOSED_HEADERS =
 
 /**
  * Browsers from allowed origins get CORS headers; other origins are refused before any work:
- * preflights and unsafe methods with invalid_request naming the origin. GET/HEAD from them are
+ * preflights and unsafe methods with 403 forbidden naming the origin. GET/HEAD from them are
  * answered without CORS headers (the results are public; the browser keeps the body from the page).
  */
 export function corsMiddleware(): MiddlewareHandler<AppEnv> {
@@ -55,7 +55,7 @@ export function corsMiddleware(): MiddlewareHandler<AppEnv> {
     const allowed = c.get('config').corsOrigins.matches(origin);
     const isPreflight = c.req.method === 'OPTIONS' && c.req.header('access-control-request-method');
     if (!allowed && (isPreflight || !['GET', 'HEAD'].includes(c.req.method))) {
-      throw new AppError('invalid_request', `origin ${origin} is not allowed (CORS_ORIGINS)`);
+      throw new AppError('forbidden', `origin ${origin} is not allowed (CORS_ORIGINS)`);
     }
     if (isPreflight) {
       return new Response(null, {

@@ -5,25 +5,32 @@ import type { AppEnv } from './app-env';
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /**
- * Who a request counts against: the shop (X-Shop-Domain, else the Origin's host) and the client IP
- * (CF-Connecting-IP), so one busy storefront cannot starve the others, nor one visitor a storefront.
+ * Who a request counts against: the shop (the Origin's host, which a browser page cannot forge,
+ * else X-Shop-Domain) and the client IP (CF-Connecting-IP, set by Cloudflare), so one busy
+ * storefront cannot starve the others, nor one visitor a storefront.
  */
 export function rateLimitKey(headers: Headers): string {
-  const shopHeader = headers.get('x-shop-domain')?.trim().toLowerCase();
-  let shop = shopHeader && HOSTNAME.test(shopHeader) ? shopHeader : undefined;
-  if (!shop) {
-    try {
-      shop = new URL(headers.get('origin') ?? '').host;
-    } catch {
-      shop = '-';
-    }
+  let shop: string | undefined;
+  try {
+    shop = new URL(headers.get('origin') ?? '').host || undefined;
+  } catch {
+    shop = undefined;
   }
-  return `${shop}|${headers.get('cf-connecting-ip') ?? '-'}`;
+  if (!shop) {
+    const shopHeader = headers.get('x-shop-domain')?.trim().toLowerCase();
+    shop = shopHeader && HOSTNAME.test(shopHeader) ? shopHeader : '-';
+  }
+  return `${shop}|${clientIp(headers)}`;
 }
+
+const clientIp = (headers: Headers): string => headers.get('cf-connecting-ip') ?? '-';
 
 let warnedMissingBinding = false;
 
-/** The Workers ratelimits binding (RATE_LIMITER); over the limit is 429 rate_limited with Retry-After. */
+/**
+ * The Workers ratelimits bindings (RATE_LIMITER per shop and IP, RATE_LIMITER_IP per IP); over
+ * either limit is 429 rate_limited with Retry-After.
+ */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const limiter = c.env.RATE_LIMITER;
@@ -32,8 +39,15 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       warnedMissingBinding = true;
       return next();
     }
-    const { success } = await limiter.limit({ key: rateLimitKey(c.req.raw.headers) });
-    if (!success) {
+    const headers = c.req.raw.headers;
+    // The per-IP cap (a higher limit, its own binding) stops one client from escaping the
+    // per-shop limit by naming a different shop on every request.
+    const ipLimiter = c.env.RATE_LIMITER_IP;
+    const [perShop, perIp] = await Promise.all([
+      limiter.limit({ key: rateLimitKey(headers) }),
+      ipLimiter ? ipLimiter.limit({ key: clientIp(headers) }) : { success: true },
+    ]);
+    if (!perShop.success || !perIp.success) {
       throw new AppError('rate_limited', 'too many requests from this client; slow down', {
         retryAfterSeconds: c.get('config').rateLimitRetryAfterSeconds,
       });

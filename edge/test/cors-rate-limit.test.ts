@@ -37,7 +37,7 @@ describe('CORS', () => {
   ])('refuses a preflight from %s', async (origin) => {
     const res = await preflight(origin);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    const body = await expectProblem(res, 400, 'invalid_request');
+    const body = await expectProblem(res, 403, 'forbidden');
     expect(body.detail).toContain(origin);
   });
 
@@ -59,7 +59,7 @@ describe('CORS', () => {
 
   it('refuses an upload from another origin before it costs anything', async () => {
     const res = await upload(uniqueImage(), '', { headers: { origin: 'https://evil.example' } });
-    await expectProblem(res, 400, 'invalid_request');
+    await expectProblem(res, 403, 'forbidden');
     expect(await backend.removeBackgroundCalls()).toBe(0);
   });
 
@@ -89,5 +89,17 @@ describe('rate limit', () => {
     expect(
       (await upload(text, '', { ip, headers: { 'x-shop-domain': 'other-shop.myshopify.com' } })).status,
     ).toBe(415); // nor the same IP for another shop
+  });
+
+  it('caps one IP across shops, so rotating X-Shop-Domain does not escape the limit', async () => {
+    const ip = `198.51.100.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}`;
+    const text = new TextEncoder().encode('cheap to refuse');
+    const statuses: number[] = [];
+    for (let i = 0; i < 41; i++) {
+      const shop = `shop-${i}.myshopify.com`;
+      statuses.push((await upload(text, '', { ip, headers: { 'x-shop-domain': shop } })).status);
+    }
+    expect(statuses.slice(0, 40)).toEqual(Array(40).fill(415));
+    expect(statuses[40]).toBe(429);
   });
 });

@@ -5,6 +5,7 @@
 export const ERRORS = {
   invalid_request: { status: 400, title: 'Invalid request' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   not_cached: { status: 404, title: 'Not cached' },
   payload_too_large: { status: 413, title: 'Payload too large' },
