@@ -228,11 +228,15 @@ describe('health, readiness, warm-up, models, diagnostics, metrics', () => {
       sha256: expect.stringMatching(/^b6e8/),
     });
     const diagnostics = (await (await backend.app.request('/v1/diagnostics')).json()) as {
-      providers: { inUse: string[] };
+      providers: { inUse: string[]; everyNodeOnFirstProvider: Record<string, boolean> };
+      models: { placement: { nodesByProvider: Record<string, number> } }[];
       versions: Record<string, string>;
       limits: { maxInputPixels: number };
     };
     expect(diagnostics.providers.inUse).toEqual(['cpu']);
+    expect(diagnostics.providers.everyNodeOnFirstProvider).toEqual({ 'isnet-general-use': true });
+    // Every node of IS-Net ran on the CPU provider during the warm-up run (ORT's profiler).
+    expect(diagnostics.models[0]!.placement.nodesByProvider.CPUExecutionProvider).toBeGreaterThan(400);
     expect(diagnostics.versions['onnxruntime-node']).toBe('1.30.0');
     expect(diagnostics.limits.maxInputPixels).toBe(13_000_000);
     const metrics = await (await backend.app.request('/metrics')).text();

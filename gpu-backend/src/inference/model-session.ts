@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import type { ModelSpec } from '@bgremove/shared';
 import type { ProviderName } from '../config';
-import type { LoadedInfo, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
+import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 
 export interface ModelSessionOptions {
   spec: ModelSpec;
@@ -20,7 +20,7 @@ const WORKER_URL = new URL(fromSource ? './session-worker.ts' : './session-worke
 /** One model's ONNX sessions, each on its own worker thread, fed through piscina's queue. */
 export class ModelSession {
   readonly spec: ModelSpec;
-  private readonly pool: Piscina<SessionTask, LoadedInfo | RunResult>;
+  private readonly pool: Piscina<SessionTask, LoadedInfo | RunResult | NodePlacement>;
   private readonly sessions: number;
 
   constructor(options: ModelSessionOptions) {
@@ -56,6 +56,11 @@ export class ModelSession {
 
   run(rgb: Uint8Array, width: number, height: number): Promise<RunResult> {
     return this.pool.run({ kind: 'run', rgb, width, height }) as Promise<RunResult>;
+  }
+
+  /** Where the first session placed the graph's nodes (call after a run). */
+  placement(): Promise<NodePlacement> {
+    return this.pool.run({ kind: 'placement' }) as Promise<NodePlacement>;
   }
 
   /** Tasks waiting for a free session. */

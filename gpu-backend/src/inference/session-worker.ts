@@ -5,7 +5,10 @@
  * was checked is exactly what is loaded. A failed load is forgotten and retried on the next task.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { workerData } from 'piscina';
@@ -13,7 +16,7 @@ import { digestMismatch } from '../models/checksum';
 import { float16ToFloat32, toMatte } from '../pipeline/postprocess';
 import { toInputTensor } from '../pipeline/preprocess';
 import { executionProviders } from './providers';
-import type { LoadedInfo, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
+import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 
 const data = workerData as SessionWorkerData;
 
@@ -23,6 +26,10 @@ interface Loaded {
 }
 
 let loading: Promise<Loaded> | undefined;
+let placement: NodePlacement | undefined;
+// ORT's profiler records, per node, the provider that ran it; it is on only until the warm-up
+// run is done, and writes under the temp dir (the one writable place on a read-only image).
+const PROFILE_PREFIX = join(tmpdir(), `bgremove-ort-${data.spec.id}-${process.pid}-${threadId}`);
 const tensorBuffers = new Map<string, Float32Array<ArrayBuffer>>();
 
 async function load(): Promise<{ loaded: Loaded; timings: LoadedInfo['timings'] }> {
@@ -43,6 +50,8 @@ async function load(): Promise<{ loaded: Loaded; timings: LoadedInfo['timings'] 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    enableProfiling: true,
+    profileFilePrefix: PROFILE_PREFIX,
   });
   const t3 = performance.now();
   const inputName = data.spec.input.name ?? session.inputNames[0];
@@ -123,7 +132,44 @@ async function run(task: Extract<SessionTask, { kind: 'run' }>): Promise<RunResu
   };
 }
 
-export default async function handle(task: SessionTask): Promise<LoadedInfo | RunResult> {
+interface ProfileEvent {
+  cat?: string;
+  name?: string;
+  args?: { provider?: string; node_index?: string };
+}
+
+/** Stops the profiler and counts the distinct nodes each provider ran. */
+async function nodePlacement(session: ort.InferenceSession): Promise<NodePlacement> {
+  session.endProfiling();
+  const dir = dirname(PROFILE_PREFIX);
+  const files = (await readdir(dir)).filter((f) => f.startsWith(basename(PROFILE_PREFIX)));
+  const nodes = new Map<string, string>();
+  for (const file of files) {
+    const path = join(dir, file);
+    const events = JSON.parse(await readFile(path, 'utf8')) as ProfileEvent[];
+    await unlink(path).catch(() => {});
+    for (const e of events) {
+      if (e.cat === 'Node' && e.args?.provider && e.name)
+        nodes.set(e.name.replace(/_kernel_time$|_fence_(before|after)$/, ''), e.args.provider);
+    }
+  }
+  if (nodes.size === 0)
+    return { kind: 'placement', nodesByProvider: {}, unavailable: 'the profiler wrote no node events' };
+  const nodesByProvider: Record<string, number> = {};
+  for (const provider of nodes.values()) nodesByProvider[provider] = (nodesByProvider[provider] ?? 0) + 1;
+  return { kind: 'placement', nodesByProvider };
+}
+
+export default async function handle(task: SessionTask): Promise<LoadedInfo | RunResult | NodePlacement> {
+  if (task.kind === 'placement') {
+    const { session } = (await ensureLoaded()).loaded;
+    placement ??= await nodePlacement(session).catch((error: unknown) => ({
+      kind: 'placement' as const,
+      nodesByProvider: {},
+      unavailable: `profiling failed: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    return placement;
+  }
   if (task.kind === 'load') {
     const { loaded, timings } = await ensureLoaded();
     return { ...loaded.info, timings };

@@ -21,7 +21,20 @@ export interface RunTask {
   height: number;
 }
 
-export type SessionTask = LoadTask | RunTask;
+/** After the warm-up run: where ONNX Runtime placed the graph's nodes (from its profiler). */
+export interface PlacementTask {
+  kind: 'placement';
+}
+
+export type SessionTask = LoadTask | RunTask | PlacementTask;
+
+export interface NodePlacement {
+  kind: 'placement';
+  /** Distinct graph nodes that ran, per execution provider (e.g. CPUExecutionProvider: 475). */
+  nodesByProvider: Record<string, number>;
+  /** Why the placement is unknown, when it is. */
+  unavailable?: string;
+}
 
 export interface LoadedInfo {
   kind: 'loaded';

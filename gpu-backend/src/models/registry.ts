@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, findModel, type ModelSpec } from '@bgremove/shared';
 import type { BackendConfig } from '../config';
 import { ModelSession } from '../inference/model-session';
-import type { LoadedInfo, RunResult } from '../inference/worker-protocol';
+import type { LoadedInfo, NodePlacement, RunResult } from '../inference/worker-protocol';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
@@ -25,6 +25,8 @@ export interface ModelStatus {
   /** Milliseconds spent reading, hashing, creating the session and running the warm-up. */
   coldStart?: LoadedInfo['timings'] & { warmupMs: number; readyAtMs: number };
   graph?: { input: string; output: string; outputs: string[] };
+  /** Graph nodes per execution provider, from ONNX Runtime's profiler during the warm-up run. */
+  placement?: Omit<NodePlacement, 'kind'>;
 }
 
 interface Entry {
@@ -34,6 +36,7 @@ interface Entry {
   info?: LoadedInfo;
   error?: string;
   coldStart?: ModelStatus['coldStart'];
+  placement?: NodePlacement;
 }
 
 export interface ModelRegistryOptions {
@@ -141,13 +144,14 @@ export class ModelRegistry {
         const { width, height } = entry.spec.input;
         await this.run(id, warmupImage(width, height), width, height);
         const warmupMs = performance.now() - t0;
+        entry.placement = await entry.session.placement();
         entry.info = info;
         entry.coldStart = { ...info.timings, warmupMs, readyAtMs: performance.now() };
         entry.state = 'ready';
         delete entry.error;
         metrics.modelReady.set({ model: id }, 1);
         logger.info(
-          { model: id, providers: info.providers, coldStart: entry.coldStart },
+          { model: id, providers: info.providers, coldStart: entry.coldStart, placement: entry.placement },
           `model ${id} ready`,
         );
         return;
@@ -178,6 +182,12 @@ export class ModelRegistry {
       ...(e.coldStart && { coldStart: e.coldStart }),
       ...(e.info && {
         graph: { input: e.info.inputName, output: e.info.outputName, outputs: e.info.outputNames },
+      }),
+      ...(e.placement && {
+        placement: {
+          nodesByProvider: e.placement.nodesByProvider,
+          ...(e.placement.unavailable !== undefined && { unavailable: e.placement.unavailable }),
+        },
       }),
     }));
   }

@@ -6,6 +6,13 @@ import { PIPELINE_VERSION } from '@bgremove/shared';
 import type { AppDeps, AppEnv } from '../http/context';
 
 const require = createRequire(import.meta.url);
+
+/** ONNX Runtime's provider names, as its profiler reports them, to ours. */
+const PROVIDER_NAMES: Record<string, string> = {
+  CPUExecutionProvider: 'cpu',
+  WebGpuExecutionProvider: 'webgpu',
+  CUDAExecutionProvider: 'cuda',
+};
 const versionOf = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
 
 /** Models, diagnostics and Prometheus metrics. */
@@ -32,9 +39,24 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
         versions,
         providers: {
           requested: config.ORT_PROVIDERS,
-          // Sessions are created with exactly these and nothing else: a provider that fails to load
-          // fails the model, so a ready model runs on what was requested.
-          inUse: registry.ready ? config.ORT_PROVIDERS : [],
+          // What actually ran the nodes of the warm-up run (ORT's profiler), per model: a provider
+          // that fails to load fails the model, and nodes a GPU provider cannot take show up here.
+          inUse: [
+            ...new Set(
+              registry
+                .status()
+                .flatMap((m) => Object.keys(m.placement?.nodesByProvider ?? {}))
+                .map((ep) => PROVIDER_NAMES[ep] ?? ep),
+            ),
+          ],
+          everyNodeOnFirstProvider: Object.fromEntries(
+            registry.status().map((m) => {
+              const placed = Object.keys(m.placement?.nodesByProvider ?? {}).map(
+                (ep) => PROVIDER_NAMES[ep] ?? ep,
+              );
+              return [m.id, placed.length === 1 && placed[0] === config.ORT_PROVIDERS[0]];
+            }),
+          ),
           available: listSupportedBackends(),
           intraOpThreads: config.ORT_INTRA_OP_THREADS,
           sessionsPerModel: config.SESSIONS_PER_MODEL,
