@@ -1,0 +1,138 @@
+/** Plain-text report of one run, for a terminal and for pasting into docs/PERFORMANCE.md. */
+import { STAGES } from './http-load';
+import type { BenchResults } from './results';
+
+const ms = (v: number) => v.toFixed(0);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+const ratio = (v: number) => `${v.toFixed(2)}×`;
+
+/** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function machineSection(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    `machine   ${m.cpuModel}, ${m.cores} cores, ${(m.ramBytes / 2 ** 30).toFixed(1)} GiB RAM, ${m.kernel}`,
+    `software  node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, sharp ${m.sharp} (libvips ${m.libvips})`,
+    `provider  ${m.provider}, ${m.intraOpThreads} intra-op threads; model ${r.floor.before.model} (${r.floor.before.file})`,
+    `load avg  ${m.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')} at start, ${r.loadAverageAtEnd.map((v) => v.toFixed(2)).join(' ')} at end`,
+    `runs      ${r.runs} timed per measurement after one warm-up; whole bench ${r.wallSeconds.toFixed(0)} s`,
+  ].join('\n');
+}
+
+function floorSection(r: BenchResults): string {
+  const { before, after, summary } = r.floor;
+  const part = (label: string, f: typeof before) =>
+    `  ${label} median ${ms(f.summary.median)} ms, p90 ${ms(f.summary.p90)} ms (min ${ms(f.summary.min)}, max ${ms(f.summary.max)}); session create ${ms(f.createMs)} ms, warm-up run ${ms(f.warmupMs)} ms`;
+  return [
+    `FLOOR: session.run on a preprocessed ${before.input.width}×${before.input.height} tensor (car-1), fetching only "${before.output}", server's session options`,
+    `  all   median ${ms(summary.median)} ms, p90 ${ms(summary.p90)} ms (min ${ms(summary.min)}, max ${ms(summary.max)}, n=${summary.n})`,
+    part('before', before),
+    part('after ', after),
+  ].join('\n');
+}
+
+function serverSection(r: BenchResults): string {
+  const s = r.server;
+  return [
+    `SERVER: ${s.command}`,
+    `  spawn → listening ${ms(s.startup.listeningMs)} ms, spawn → /readyz 200 ${ms(s.startup.readyMs)} ms; providers in use ${JSON.stringify(s.providersInUse)}`,
+    `  cold start (server's own figures, ms): ${JSON.stringify(s.coldStart)}`,
+  ].join('\n');
+}
+
+function latencySection(r: BenchResults): string {
+  const header = [
+    'case',
+    'input',
+    'median',
+    'p90',
+    '×floor',
+    'p90×fl',
+    '×inf',
+    ...STAGES,
+    'other',
+    'http',
+    'out',
+  ];
+  const rows = r.latency.map((c) => [
+    c.name,
+    `${(c.image.bytes / 1e6).toFixed(2)} MB`,
+    ms(c.summary.median),
+    ms(c.summary.p90),
+    ratio(c.ratioToFloor.median),
+    ratio(c.ratioToFloor.p90),
+    ratio(c.ratioToServerInference),
+    ...STAGES.map((st) => ms(c.stages[st] ?? 0)),
+    ms(c.stages.other ?? 0),
+    ms(c.stages.http ?? 0),
+    `${(c.outputBytes / 1e6).toFixed(2)} MB`,
+  ]);
+  return [
+    'END-TO-END LATENCY (ms, client-side, sequential requests). ×floor: median / floor median; p90×fl: p90 / floor p90;',
+    "×inf: median / the same requests' server-side inference (immune to drift between floor and server runs).",
+    'Stages: medians of Server-Timing. other: handler time outside the stages (body read, queue);',
+    'http: client time beyond the handler (upload and download over loopback).',
+    table(header, rows),
+  ].join('\n');
+}
+
+function throughputSection(r: BenchResults): string {
+  const rows = r.throughput.map((t) => [
+    t.name,
+    String(t.concurrency),
+    String(t.images),
+    (t.wallMs / 1000).toFixed(1),
+    t.imagesPerSecond.toFixed(3),
+    ms(t.latency.median),
+    ms(t.latency.p90),
+  ]);
+  return [
+    'THROUGHPUT (plain fetch loops)',
+    table(['case', 'conc', 'images', 'wall s', 'images/s', 'lat median', 'lat p90'], rows),
+  ].join('\n');
+}
+
+function resourcesSection(r: BenchResults): string {
+  const phases = [
+    ...r.latency.map((c) => ({ ...c, kind: 'latency' })),
+    ...r.throughput.map((t) => ({ ...t, kind: `conc ${t.concurrency}` })),
+  ];
+  const rows = phases.map((p) => [
+    `${p.name} (${p.kind})`,
+    ms(p.eventLoopMaxMs),
+    ms(p.probeMaxMs),
+    mb(p.peakRssBytes),
+  ]);
+  return [
+    'MEMORY AND EVENT LOOP (server process)',
+    `  peak RSS (VmHWM at the end) ${mb(r.memory.peakRssBytes)}; after ready ${mb(r.memory.peakRssAfterReadyBytes)}; RSS at the end ${mb(r.memory.rssAtEndBytes)}`,
+    `  event-loop max delay ${ms(r.eventLoop.maxMs)} ms (${r.eventLoop.source}); slowest /healthz probe ${ms(r.eventLoop.probeMaxMs)} ms`,
+    `  startup (spawn → ready) event-loop max ${ms(r.server.startupEventLoopMaxMs)} ms`,
+    table(['phase', 'loop max ms', 'probe max ms', 'VmHWM after'], rows),
+  ].join('\n');
+}
+
+function targetsSection(r: BenchResults): string {
+  return [
+    'TARGETS (issue 2 §6)',
+    ...r.targets.map((t) => `  ${t.verdict.padEnd(4)}  ${t.name}: ${t.detail}`),
+  ].join('\n');
+}
+
+export function formatReport(r: BenchResults): string {
+  return [
+    machineSection(r),
+    floorSection(r),
+    serverSection(r),
+    latencySection(r),
+    throughputSection(r),
+    resourcesSection(r),
+    targetsSection(r),
+  ].join('\n\n');
+}

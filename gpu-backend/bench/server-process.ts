@@ -1,0 +1,145 @@
+/**
+ * The real backend as a child process (`node dist/server.js`), observed only from outside: HTTP,
+ * its Prometheus metrics and /proc. Nothing is added to the server for the benchmark.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export const SERVER_ENTRY = fileURLToPath(new URL('../dist/server.js', import.meta.url));
+const LOG_LINES_KEPT = 40;
+
+export interface StartupTimes {
+  /** Spawn until /healthz answers 200 (listening). */
+  listeningMs: number;
+  /** Spawn until /readyz answers 200 (models loaded, verified and warmed). */
+  readyMs: number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+/** A field of /proc/<pid>/status in bytes (VmHWM: peak resident set; VmRSS: current). */
+function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field} line`);
+  return Number(match[1]) * 1024;
+}
+
+async function getStatus(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ServerProcess {
+  private readonly logs: string[] = [];
+  private exited: string | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly baseUrl: string,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      this.logs.splice(0, Math.max(0, this.logs.length - LOG_LINES_KEPT));
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code, signal) => {
+      this.exited = `exited with ${signal ?? `code ${code}`}`;
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Spawns the server and waits for /readyz 200, timing both milestones from the spawn. */
+  static async start(
+    env: NodeJS.ProcessEnv,
+    entry = SERVER_ENTRY,
+    timeoutMs = 180_000,
+  ): Promise<{ server: ServerProcess; startup: StartupTimes }> {
+    const port = await freePort();
+    const spawnedAt = performance.now();
+    const child = spawn(process.execPath, [entry], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
+    let listeningMs: number | undefined;
+    while (performance.now() - spawnedAt < timeoutMs) {
+      if (server.exited)
+        throw new Error(`the server ${server.exited} before it was ready:\n${server.logTail()}`);
+      if (listeningMs === undefined && (await getStatus(`${server.baseUrl}/healthz`)) === 200) {
+        listeningMs = performance.now() - spawnedAt;
+      }
+      if (listeningMs !== undefined && (await getStatus(`${server.baseUrl}/readyz`)) === 200) {
+        return { server, startup: { listeningMs, readyMs: performance.now() - spawnedAt } };
+      }
+      await sleep(25);
+    }
+    await server.stop();
+    throw new Error(`the server was not ready within ${timeoutMs} ms:\n${server.logTail()}`);
+  }
+
+  peakRssBytes(): number {
+    return procStatusBytes(this.pid, 'VmHWM');
+  }
+
+  rssBytes(): number {
+    return procStatusBytes(this.pid, 'VmRSS');
+  }
+
+  /**
+   * The largest event-loop delay since the previous scrape, in ms, from the server's own
+   * `bgremove_nodejs_eventloop_lag_max_seconds` (prom-client's monitorEventLoopDelay histogram,
+   * 10 ms resolution, reset on every scrape). An idle loop reads about 10 ms: the timer interval.
+   */
+  async eventLoopMaxMs(): Promise<number> {
+    const response = await fetch(`${this.baseUrl}/metrics`);
+    const text = await response.text();
+    const match = /^bgremove_nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(text);
+    if (!match) throw new Error('/metrics has no bgremove_nodejs_eventloop_lag_max_seconds');
+    return Number(match[1]) * 1000;
+  }
+
+  /** JSON from a GET route, for diagnostics. */
+  async getJson(path: string): Promise<unknown> {
+    const response = await fetch(`${this.baseUrl}${path}`);
+    return response.json();
+  }
+
+  logTail(): string {
+    return this.logs.join('\n');
+  }
+
+  /** SIGTERM (the server drains), then SIGKILL if it is still there after the grace period. */
+  async stop(graceMs = 30_000): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const outcome = await Promise.race([exited.then(() => 'exited'), sleep(graceMs, 'timeout')]);
+    if (outcome === 'timeout') {
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
