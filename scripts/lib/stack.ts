@@ -1,0 +1,157 @@
+/**
+ * The two services of the local stack as processes: the built backend (node dist/server.js, CPU)
+ * and the edge in workerd (wrangler dev), wired by BACKEND_URL and a shared secret. Used by
+ * `npm start` (scripts/start.ts) and by the end-to-end tests (test/e2e/).
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onExit, spawnManaged, StartError, type ManagedProcess } from './processes';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BACKEND_DIR = join(REPO_ROOT, 'gpu-backend');
+const WRANGLER = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** A fresh secret per run: 32 random bytes as hex, never written anywhere but a 0600 temp file. */
+export const generateSecret = (): string => randomBytes(32).toString('hex');
+
+/** Keeps wrangler off the network (TOOLCHAIN.md) and quiet about itself. */
+export const WRANGLER_OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+} as const;
+
+export interface BackendOptions {
+  port: number;
+  secret: string;
+  /** Extra environment (MODELS, LOG_LEVEL, ...); the parent's environment is passed through. */
+  env?: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+/** Starts the built backend (run `buildBackend` first) listening on 127.0.0.1:port. */
+export function startBackend(options: BackendOptions): ManagedProcess {
+  return spawnManaged('backend', process.execPath, ['--enable-source-maps', 'dist/server.js'], {
+    cwd: BACKEND_DIR,
+    env: {
+      ...process.env,
+      ORT_DISABLE_TELEMETRY: '1',
+      ...options.env,
+      PORT: String(options.port),
+      HOST: '127.0.0.1',
+      BACKEND_SHARED_SECRET: options.secret,
+    },
+    onLine: options.onLine,
+  });
+}
+
+export interface EdgeOptions {
+  port: number;
+  backendUrl: string;
+  secret: string;
+  /** Where wrangler keeps local R2, KV, Cache and Durable Object state (`--persist-to`). */
+  persistTo: string;
+  /** Folder for the run's env file (holds the secret; mode 0600, removed by `stop`). */
+  runDir: string;
+  /** More Worker vars (e.g. BACKEND_RETRY_BUDGET_MS for tests). */
+  vars?: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+export interface EdgeProcess extends ManagedProcess {
+  url: string;
+}
+
+/**
+ * The page at `/` is same-origin, but browsers still send Origin on its POSTs, and the edge
+ * checks every Origin against CORS_ORIGINS: so the edge's own origins are added to the list.
+ */
+export function localCorsOrigins(port: number, configured?: string): string {
+  const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+  const rest = (configured ?? 'https://*.myshopify.com').split(',').map((s) => s.trim());
+  return [...new Set([...own, ...rest.filter(Boolean)])].join(',');
+}
+
+/** Starts `wrangler dev` (local workerd) on 127.0.0.1:port with the given vars and secret. */
+export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
+  await mkdir(options.runDir, { recursive: true });
+  const envFile = join(options.runDir, `edge-${options.port}.env`);
+  const vars: Record<string, string> = {
+    BACKEND_URL: options.backendUrl,
+    BACKEND_SHARED_SECRET: options.secret,
+    ...options.vars,
+    CORS_ORIGINS: localCorsOrigins(options.port, options.vars?.CORS_ORIGINS),
+  };
+  const lines = Object.entries(vars).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+  await writeFile(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  await chmod(envFile, 0o600);
+  const forgetEnvFile = onExit(() => rmSync(envFile, { force: true }));
+  const managed = spawnManaged(
+    'edge',
+    WRANGLER,
+    [
+      'dev',
+      '--config',
+      'wrangler.toml',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(options.port),
+      '--persist-to',
+      options.persistTo,
+      '--env-file',
+      envFile,
+      '--show-interactive-dev-session=false',
+      '--inspector-port',
+      '0',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...WRANGLER_OFFLINE_ENV, FORCE_COLOR: '0' },
+      onLine: options.onLine,
+    },
+  );
+  const stop = managed.stop;
+  return Object.assign(managed, {
+    url: `http://127.0.0.1:${options.port}`,
+    stop: async (graceMs?: number) => {
+      await stop(graceMs);
+      await rm(envFile, { force: true });
+      forgetEnvFile();
+    },
+  });
+}
+
+/**
+ * Polls `url` until it answers 200. Fails early, with the process's last output, when the
+ * process exits first, and after `timeoutMs` otherwise.
+ */
+export async function waitUntilReady(
+  managed: ManagedProcess,
+  url: string,
+  timeoutMs: number,
+): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (managed.hasExited()) {
+      const { code, signal } = await managed.exited;
+      throw new StartError(
+        `the ${managed.name} exited before it was ready (${signal ?? `exit code ${code}`}). Its last output:\n${managed.tail()}`,
+      );
+    }
+    const status = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+      .then(async (response) => {
+        await response.body?.cancel();
+        return response.status;
+      })
+      .catch(() => 0);
+    if (status === 200) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new StartError(
+    `the ${managed.name} was not ready within ${Math.round(timeoutMs / 1000)} s (${url}). Its last output:\n${managed.tail()}`,
+  );
+}
