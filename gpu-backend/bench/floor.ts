@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { findModel } from '@bgremove/shared';
 import * as ort from 'onnxruntime-node';
 import type { BackendConfig } from '../src/config';
-import { executionProviders } from '../src/inference/providers';
+import { sessionOptions } from '../src/inference/session-options';
 import { decodeForModel } from '../src/pipeline/image-io';
 import { modelInputSize, toInputTensor } from '../src/pipeline/preprocess';
 import { summarize, type Summary } from './stats';
@@ -25,16 +25,12 @@ export interface FloorRun {
   summary: Summary;
 }
 
-// Keep in step with src/inference/session-worker.ts (it does not export its options).
-function sessionOptions(config: BackendConfig): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: executionProviders(config.ORT_PROVIDERS),
-    intraOpNumThreads: config.ORT_INTRA_OP_THREADS,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  };
-}
+const serverSessionOptions = (config: BackendConfig) =>
+  sessionOptions({
+    providers: config.ORT_PROVIDERS,
+    intraOpThreads: config.ORT_INTRA_OP_THREADS,
+    memoryProfile: config.ORT_MEMORY_PROFILE,
+  });
 
 /**
  * The floor of one run: measured before the server starts and again after it stops (never while
@@ -56,7 +52,7 @@ export async function measureFloor(config: BackendConfig, photo: Buffer, runs: n
   if (!spec) throw new Error(`model "${config.MODELS[0]}" is not in the manifest`);
   const bytes = await readFile(join(config.MODELS_DIR, spec.file));
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, sessionOptions(config));
+  const session = await ort.InferenceSession.create(bytes, serverSessionOptions(config));
   const createMs = performance.now() - t0;
   try {
     const inputName = spec.input.name ?? session.inputNames[0]!;

@@ -21,7 +21,9 @@ import { assertProvidersAvailable } from './inference/providers';
 import { ModelRegistry } from './models/registry';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
+import { configureSharp } from './pipeline/image-io';
 import { removeBackground } from './pipeline/remove-background';
+import { availableParallelism } from 'node:os';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif']);
 
@@ -60,6 +62,7 @@ async function run(input: string, output: string | undefined, options: CliOption
     ...(options.maxSide && { max_side: String(options.maxSide) }),
   });
   assertProvidersAvailable(config.ORT_PROVIDERS);
+  configureSharp(availableParallelism());
   const registry = new ModelRegistry({
     config,
     logger: createLogger(config.LOG_LEVEL),

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MODEL_MANIFEST, findModel, type ModelManifest } from '@bgremove/shared';
 import { z } from 'zod';
+import { MEMORY_PROFILES } from './inference/session-options';
 
 /** Where `npm run models` installs weights when MODELS_DIR is not set. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/weights', import.meta.url));
@@ -34,6 +35,8 @@ export const envSchema = z.object({
     .default(['cpu']),
   /** Intra-op threads per ONNX session; 0 = one per core. */
   ORT_INTRA_OP_THREADS: int(0, 1024).default(0),
+  /** ONNX Runtime memory/speed trade-off on the CPU: fast, balanced or lean. */
+  ORT_MEMORY_PROFILE: z.enum(MEMORY_PROFILES).default('balanced'),
   /** Sessions (worker threads) per model; more than 1 only pays on a GPU. */
   SESSIONS_PER_MODEL: int(1, 16).default(1),
   BACKEND_SHARED_SECRET: z.string().min(16, 'at least 16 characters').optional(),

@@ -10,6 +10,8 @@ import { assertProvidersAvailable } from './inference/providers';
 import { ModelRegistry } from './models/registry';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
+import { configureSharp } from './pipeline/image-io';
+import { availableParallelism } from 'node:os';
 
 function fail(message: string, error?: unknown): never {
   // One JSON line Cloud Logging understands, then a non-zero exit so the platform sees the failure.
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     fail(error instanceof ConfigError ? error.message : 'invalid configuration', error);
   }
   const logger = createLogger(config.LOG_LEVEL);
+  configureSharp(availableParallelism());
   const metrics = createMetrics();
   let registry: ModelRegistry;
   try {

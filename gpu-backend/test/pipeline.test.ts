@@ -71,6 +71,36 @@ describe('outputs', () => {
     expect(rgbDiff / (info.width * info.height * 3) / 255).toBeLessThan(0.002);
   });
 
+  it.each([
+    ['CMYK JPEG', fixtures.cmykJpeg],
+    ['16-bit PNG', fixtures.png16],
+    ['PNG with alpha', fixtures.pngWithAlpha],
+    ['grayscale JPEG', fixtures.grayscaleJpeg],
+    ['EXIF-rotated JPEG', fixtures.exifRotated],
+  ])('cutout of a %s is 8-bit RGBA in sRGB whose alpha is the matte', async (_name, make) => {
+    const bytes = await make();
+    const [cut, mat] = [await run(bytes, { output: 'cutout' }), await run(bytes)];
+    const meta = await sharp(cut.bytes).metadata();
+    expect(meta).toMatchObject({
+      channels: 4,
+      depth: 'uchar',
+      space: 'srgb',
+      width: mat.width,
+      height: mat.height,
+    });
+    const alpha = await channel(cut.bytes, 'alpha');
+    const matte = await channel(mat.bytes, 'first');
+    expect(mae(alpha.data, matte.data)).toBeLessThan(0.002);
+    const rgb = await sharp(cut.bytes).removeAlpha().raw().toBuffer();
+    const expected = await sharp(bytes)
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer();
+    expect(mae(rgb, expected)).toBeLessThan(0.01);
+  });
+
   it('max_side downscales the longer side; webp is lossless', async () => {
     const small = await run(photo('car-1'), { max_side: 240 });
     expect([small.width, small.height]).toEqual([240, 180]);

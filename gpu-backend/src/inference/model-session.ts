@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import type { ModelSpec } from '@bgremove/shared';
 import type { ProviderName } from '../config';
+import type { MemoryProfile } from './session-options';
 import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 
 export interface ModelSessionOptions {
@@ -8,6 +9,7 @@ export interface ModelSessionOptions {
   modelPath: string;
   providers: ProviderName[];
   intraOpThreads: number;
+  memoryProfile: MemoryProfile;
   /** Worker threads, each with its own session. */
   sessions: number;
 }
@@ -31,6 +33,7 @@ export class ModelSession {
       spec: options.spec,
       providers: options.providers,
       intraOpThreads: options.intraOpThreads,
+      memoryProfile: options.memoryProfile,
     };
     this.pool = new Piscina({
       filename: WORKER_URL.href,

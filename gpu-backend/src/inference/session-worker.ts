@@ -15,7 +15,7 @@ import { workerData } from 'piscina';
 import { digestMismatch } from '../models/checksum';
 import { float16ToFloat32, toMatte } from '../pipeline/postprocess';
 import { toInputTensor } from '../pipeline/preprocess';
-import { executionProviders } from './providers';
+import { sessionOptions } from './session-options';
 import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 
 const data = workerData as SessionWorkerData;
@@ -45,11 +45,11 @@ async function load(): Promise<{ loaded: Loaded; timings: LoadedInfo['timings'] 
   if (mismatch) throw new Error(`refusing to load ${data.modelPath} for model ${data.spec.id}: ${mismatch}`);
   const t2 = performance.now();
   const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: executionProviders(data.providers),
-    intraOpNumThreads: data.intraOpThreads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
+    ...sessionOptions({
+      providers: data.providers,
+      intraOpThreads: data.intraOpThreads,
+      memoryProfile: data.memoryProfile,
+    }),
     enableProfiling: true,
     profileFilePrefix: PROFILE_PREFIX,
   });

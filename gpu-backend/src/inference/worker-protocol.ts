@@ -1,5 +1,6 @@
 import type { ModelSpec } from '@bgremove/shared';
 import type { ProviderName } from '../config';
+import type { MemoryProfile } from './session-options';
 
 /** What each session worker is started with (piscina workerData). */
 export interface SessionWorkerData {
@@ -7,6 +8,7 @@ export interface SessionWorkerData {
   spec: ModelSpec;
   providers: ProviderName[];
   intraOpThreads: number;
+  memoryProfile: MemoryProfile;
 }
 
 export interface LoadTask {

@@ -69,6 +69,7 @@ export class ModelRegistry {
         modelPath,
         providers: config.ORT_PROVIDERS,
         intraOpThreads: config.ORT_INTRA_OP_THREADS,
+        memoryProfile: config.ORT_MEMORY_PROFILE,
         sessions: config.SESSIONS_PER_MODEL,
       });
       this.entries.set(id, { spec, session, state: 'pending' });

@@ -12,6 +12,16 @@ import {
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Size } from './preprocess';
 
+/**
+ * Process-wide libvips settings, applied once by the server and the CLI: one libvips thread per
+ * core (sharp's default on glibc without jemalloc is 1, which serialises the 12-MP matte upscale),
+ * and no operation cache (every request is a new image, so it would only hold memory).
+ */
+export function configureSharp(threads: number): void {
+  sharp.concurrency(threads);
+  sharp.cache(false);
+}
+
 export interface ProbedImage extends Size {
   /** Width and height above are EXIF-oriented. */
   type: AcceptedImageType;
@@ -110,7 +120,10 @@ export interface EncodeOptions {
   pngCompressionLevel: number;
 }
 
-/** Matte at the model's size, resized to `out` with Lanczos (as rembg) and kept single-channel. */
+/**
+ * Matte at the model's size, resized to `out` and kept single-channel. Downscaling uses Lanczos
+ * (as rembg); when enlarging, libvips interpolates bicubically whatever the kernel.
+ */
 function resizedMatte(matte: Uint8Array, matteSize: Size, out: Size): Sharp {
   return sharp(matte, { raw: { width: matteSize.width, height: matteSize.height, channels: 1 } })
     .resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' })
@@ -136,25 +149,28 @@ export function encodeMatte(
 /** RGBA: the oriented input (at `out`) with the matte as its alpha channel; colours are untouched. */
 export async function encodeCutout(
   bytes: Buffer,
-  source: Size,
+  source: ProbedImage,
   matte: Uint8Array,
   matteSize: Size,
   out: Size,
   options: EncodeOptions & DecodeLimits,
 ): Promise<Buffer> {
   const alpha = await resizedMatte(matte, matteSize, out).raw().toBuffer();
-  let rgb: Buffer;
+  const alphaRaw = { raw: { width: out.width, height: out.height, channels: 1 as const } };
+  const resize = out.width !== source.width || out.height !== source.height;
   try {
     let image = sharp(bytes, decodeOptions(options));
-    if (out.width !== source.width || out.height !== source.height) {
-      image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
+    if (resize) image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
+    if (!source.hasAlpha && source.depth === 'uchar') {
+      // One pipeline straight to the encoder: no full-size RGB buffer in between.
+      return await encode(image.toColourspace('srgb').joinChannel(alpha, alphaRaw), options);
     }
-    rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+    // sharp drops alpha after joining channels, and would read an 8-bit alpha on a 16-bit image
+    // as 16-bit: those sources go through 8-bit raw RGB.
+    const rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+    const rgbRaw = { raw: { width: out.width, height: out.height, channels: 3 as const } };
+    return await encode(sharp(rgb, rgbRaw).joinChannel(alpha, alphaRaw), options);
   } catch (cause) {
     throw invalidImage(cause);
   }
-  const rgba = sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } }).joinChannel(alpha, {
-    raw: { width: out.width, height: out.height, channels: 1 },
-  });
-  return encode(rgba, options);
 }

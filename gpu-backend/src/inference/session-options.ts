@@ -1,0 +1,32 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import type { ProviderName } from '../config';
+import { executionProviders } from './providers';
+
+export const MEMORY_PROFILES = ['fast', 'balanced', 'lean'] as const;
+export type MemoryProfile = (typeof MEMORY_PROFILES)[number];
+
+export interface SessionOptionsInput {
+  providers: readonly ProviderName[];
+  intraOpThreads: number;
+  memoryProfile: MemoryProfile;
+}
+
+/**
+ * The one definition of how sessions are created (the server's workers and the benchmark's floor
+ * use it). Memory profiles, measured for IS-Net fp16 at 1024² on 2 cores (docs/PERFORMANCE.md):
+ * - fast: CPU arena + memory pattern: peak RSS about 2.3 GB, fastest;
+ * - balanced: arena without the memory pattern: about 1.45 GB, the same speed once warm;
+ * - lean: basic graph optimisations, no arena, no pattern: about 0.97 GB, roughly 30% slower.
+ */
+export function sessionOptions(input: SessionOptionsInput): InferenceSession.SessionOptions {
+  const lean = input.memoryProfile === 'lean';
+  return {
+    executionProviders: executionProviders(input.providers),
+    intraOpNumThreads: input.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: lean ? 'basic' : 'all',
+    enableMemPattern: input.memoryProfile === 'fast',
+    enableCpuMemArena: !lean,
+  };
+}
