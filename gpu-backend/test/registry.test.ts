@@ -12,6 +12,24 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('model registry', () => {
+  it('refuses weights of the right size whose SHA-256 differs, before the session is used', async () => {
+    const bad = await mkdtemp(join(tmpdir(), 'registry-sha-'));
+    try {
+      await writeFile(join(bad, 'isnet_fp16.onnx'), Buffer.alloc(88_188_479, 7));
+      const backend = await createTestBackend({ MODELS_DIR: bad, MODEL_LOAD_ATTEMPTS: '1' }, { load: false });
+      try {
+        await expect(backend.registry.loadAll()).rejects.toThrow(
+          /sha256 is [0-9a-f]{64}, the manifest pins b6e8497b/,
+        );
+        expect(backend.registry.status()[0]).toMatchObject({ state: 'failed', loaded: false });
+      } finally {
+        await backend.close();
+      }
+    } finally {
+      await rm(bad, { recursive: true, force: true });
+    }
+  });
+
   it('does not cache a failed load: once the file is fixed, the next load succeeds', async () => {
     const file = join(dir, 'isnet_fp16.onnx');
     await writeFile(file, 'corrupt');
