@@ -45,7 +45,7 @@ export default defineConfig({
   ],
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup: ['./test/global-setup.ts'],
+    globalSetup: ['./test/global-setup.ts', './test/token-endpoint-setup.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
   },
