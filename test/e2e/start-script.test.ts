@@ -1,0 +1,154 @@
+/**
+ * `npm start` itself, as a user runs it: it brings the stack up, prints the URL, and on Ctrl-C
+ * (SIGINT to its process group, as a terminal sends it) or a SIGTERM to npm alone it stops
+ * everything it started. Also: a taken port and a backend that dies at start are clear errors.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, isPortFree } from '../../scripts/lib/processes';
+import { REPO_ROOT } from './support/config';
+import { descendants, isAlive, processesMentioning } from './support/process-tree';
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+  ports: { edge: number; backend: number };
+  stateDir: string;
+}
+
+const runs: Run[] = [];
+
+async function npmStart(env: Record<string, string> = {}): Promise<Run> {
+  const ports = { edge: await freePort(), backend: await freePort() };
+  const stateDir = await mkdtemp(join(tmpdir(), 'bgremove-start-'));
+  const [command, args] = process.env.npm_execpath
+    ? [process.execPath, [process.env.npm_execpath, 'start']]
+    : ['npm', ['start']];
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    // Its own process group, like a job in a terminal.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      EDGE_PORT: String(ports.edge),
+      BACKEND_PORT: String(ports.backend),
+      STATE_DIR: stateDir,
+      NO_COLOR: '1',
+      ...env,
+    },
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  const run = { child, output: () => text, exit, ports, stateDir };
+  runs.push(run);
+  return run;
+}
+
+async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 150_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(run.output())) {
+    if (run.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`no ${pattern} in the output of npm start:\n${run.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitForGone(pids: number[], timeoutMs = 30_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+afterEach(async () => {
+  for (const run of runs.splice(0)) {
+    for (const pid of [run.child.pid!, ...descendants(run.child.pid!)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(run.stateDir, { recursive: true, force: true });
+  }
+});
+
+/** Starts the stack, checks it serves, stops it with `stop`, and checks nothing is left. */
+async function startServeAndStop(stop: (run: Run) => void): Promise<void> {
+  const run = await npmStart();
+  await waitForOutput(run, /Ctrl-C stops both/);
+  const url = `http://127.0.0.1:${run.ports.edge}`;
+  expect(run.output()).toContain(`Open ${url}/`);
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${run.ports.backend}/readyz`)).status).toBe(200);
+  const page = await fetch(`${url}/`);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('<html');
+  // Both services' logs come through, prefixed.
+  expect(run.output()).toMatch(/^backend│ .*ready/m);
+  expect(run.output()).toMatch(/^edge {3}│ .*Ready on/m);
+
+  const tree = descendants(run.child.pid!);
+  expect(tree.length).toBeGreaterThanOrEqual(4); // shell, orchestrator, backend, wrangler, workerd ...
+  const secretFiles = await readdir(join(run.stateDir, 'run'));
+  expect(secretFiles).toHaveLength(1);
+
+  stop(run);
+  await Promise.race([run.exit, new Promise((r) => setTimeout(r, 30_000))]);
+  expect(await waitForGone(tree)).toEqual([]);
+  expect(processesMentioning(run.stateDir)).toEqual([]);
+  expect(await isPortFree(run.ports.edge)).toBe(true);
+  expect(await isPortFree(run.ports.backend)).toBe(true);
+  expect(run.output()).toMatch(/backend stopped/);
+  // The env file holding this run's secret is removed; local state stays.
+  expect(await readdir(join(run.stateDir, 'run'))).toEqual([]);
+  expect((await readdir(join(run.stateDir, 'wrangler'))).length).toBeGreaterThan(0);
+}
+
+describe('npm start', () => {
+  it('serves the page and the API, and Ctrl-C stops everything it started', async () => {
+    await startServeAndStop((run) => process.kill(-run.child.pid!, 'SIGINT'));
+  });
+
+  it('a SIGTERM to npm alone also stops everything (no orphans)', async () => {
+    await startServeAndStop((run) => run.child.kill('SIGTERM'));
+  });
+
+  it('says which port is taken and how to choose another', async () => {
+    const blocker = createServer();
+    const port = await freePort();
+    blocker.listen(port, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const run = await npmStart({ EDGE_PORT: String(port) });
+      expect(await run.exit).not.toBe(0);
+      expect(run.output()).toContain(`port ${port} (EDGE_PORT) is already in use`);
+      expect(run.output()).toContain('EDGE_PORT=<port> npm start');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('reports a backend that dies at start, with its last words, and stops the edge', async () => {
+    const run = await npmStart({ MAX_QUEUE: 'many' });
+    expect(await run.exit).not.toBe(0);
+    expect(run.output()).toMatch(/cannot start: the backend exited before it was ready \(exit code 1\)/);
+    expect(run.output()).toContain('MAX_QUEUE');
+    expect(processesMentioning(run.stateDir)).toEqual([]); // wrangler runs with --persist-to <stateDir>/...
+    expect(await isPortFree(run.ports.edge)).toBe(true);
+    expect(await isPortFree(run.ports.backend)).toBe(true);
+  });
+});

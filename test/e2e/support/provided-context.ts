@@ -1,0 +1,14 @@
+/** What the global setup hands the test files through vitest's provide/inject. */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    edgeUrl: string;
+    backendUrl: string;
+    /** POST /backend/stop, /backend/start (waits until ready). */
+    controlUrl: string;
+    /** The backend's shared secret for this run (to read its /metrics). */
+    secret: string;
+    repoRoot: string;
+  }
+}
+
+export {};
