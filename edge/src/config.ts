@@ -41,6 +41,12 @@ export const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
+  /** Shopify App Proxy path on this Worker (the app's proxy URL path); see routes/app-proxy.ts. */
+  APP_PROXY_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path like /apps/bgremove (no trailing slash)')
+    .default('/apps/bgremove'),
+  SHOPIFY_APP_SECRET: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export interface ServedModel {
@@ -67,6 +73,9 @@ export interface EdgeConfig {
   rateLimitRetryAfterSeconds: number;
   warmup: WarmupWindow | null;
   publicBaseUrl: string | undefined;
+  appProxyPrefix: string;
+  /** Unset: requests under appProxyPrefix are refused (the proxy is off). */
+  shopifyAppSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +136,8 @@ export function parseConfig(env: object): EdgeConfig {
     rateLimitRetryAfterSeconds: e.RATE_LIMIT_RETRY_AFTER_SECONDS,
     warmup,
     publicBaseUrl: e.PUBLIC_BASE_URL,
+    appProxyPrefix: e.APP_PROXY_PREFIX,
+    shopifyAppSecret: e.SHOPIFY_APP_SECRET,
   });
 }
 

@@ -6,6 +6,7 @@ import type { EdgeEnv } from './env';
 import { registerOpenApi } from './openapi';
 import { renderError, renderNotFound, requestContext } from './problem';
 import { rateLimit } from './rate-limit';
+import { appProxy } from './routes/app-proxy';
 import { healthRoute } from './routes/health';
 import { lookupRoute } from './routes/lookup';
 import { removeBackgroundRoute } from './routes/remove-background';
@@ -20,7 +21,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(renderError);
   app.notFound(renderNotFound);
-  app.use('*', requestContext(), corsMiddleware());
+  // The Shopify App Proxy (APP_PROXY_PREFIX) answers its own requests, signed by Shopify, before CORS.
+  app.use('*', requestContext(), appProxy(), corsMiddleware());
   app.get('/healthz', healthRoute);
   app.get('/v1/status', statusRoute);
   app.post('/v1/remove-background', rateLimit(), removeBackgroundRoute);
