@@ -73,6 +73,7 @@ describe('deploy:backend against the local Cloud Run API', () => {
     expect(container.startupProbe).toMatchObject({ httpGet: { path: '/readyz', port: 8080 } });
     expect(container.env).toEqual([
       { name: 'GOOGLE_CLOUD_PROJECT', value: 'shop-prod-123' },
+      { name: 'SHUTDOWN_GRACE_MS', value: '8000' },
       { name: 'MAX_QUEUE', value: '32' },
     ]);
 
@@ -114,6 +115,7 @@ describe('deploy:backend against the local Cloud Run API', () => {
             resources: { limits: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' } },
             env: [
               { name: 'GOOGLE_CLOUD_PROJECT', value: 'shop-prod-123' },
+              { name: 'SHUTDOWN_GRACE_MS', value: '8000' },
               { name: 'SESSIONS_PER_MODEL', value: '2' },
               {
                 name: 'BACKEND_SHARED_SECRET',
@@ -140,6 +142,16 @@ describe('deploy:backend against the local Cloud Run API', () => {
     expect(second.revision).not.toBe(first.revision);
     expect(second.revision).toMatch(/-00002-/);
     expect(api.callsTo('POST', /\/services$/)).toHaveLength(1);
+  });
+
+  it('--env overrides a default variable instead of sending it twice', async () => {
+    await deployBackend(options('--no-readyz-check', '--env', 'SHUTDOWN_GRACE_MS=5000'), deps());
+    const env = ((api.callsTo('POST', /\/services$/)[0]!.service!.template as Json).containers as Json[])[0]!
+      .env;
+    expect(env).toEqual([
+      { name: 'GOOGLE_CLOUD_PROJECT', value: 'shop-prod-123' },
+      { name: 'SHUTDOWN_GRACE_MS', value: '5000' },
+    ]);
   });
 
   it('grants roles/run.invoker to exactly the given members', async () => {
