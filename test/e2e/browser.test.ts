@@ -4,6 +4,8 @@
  * found by /v1/lookup without any upload; a phone-sized screen; an error in shopper's words.
  * Screenshots go to test-artifacts/e2e/.
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -179,6 +181,51 @@ describe('the page in chromium', () => {
         'This file isn’t a photo we can use. Please choose a JPEG, PNG, WebP or AVIF image.',
       );
       expect(await page.getByRole('alert').count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+  it.each([
+    {
+      name: 'a cold backend',
+      status: 503,
+      problem: { code: 'backend_unavailable', detail: 'the backend is not available' },
+      retryAfter: '2',
+      text: 'We’re warming up — try again in 2 s.',
+    },
+    {
+      name: 'a photo over the size limit',
+      status: 413,
+      problem: { code: 'payload_too_large', detail: 'the upload is larger than the limit of 26214400 bytes' },
+      retryAfter: undefined,
+      text: 'This photo is too large to upload (up to 25 MB). Please choose a smaller photo.',
+    },
+  ])('explains $name in words a shopper understands', async ({ status, problem, retryAfter, text }) => {
+    const { context, page } = await openPage();
+    try {
+      // The edge's answer, as the stack test sees it for real; here only its wording on the page matters.
+      await page.route('**/v1/remove-background*', (route) =>
+        route.fulfill({
+          status,
+          contentType: 'application/problem+json',
+          headers: retryAfter ? { 'retry-after': retryAfter } : {},
+          body: JSON.stringify({ type: `urn:bgremove:problem:${problem.code}`, status, ...problem }),
+        }),
+      );
+      const unique = Buffer.concat([readFileSync(photoPath('plants-1')), randomBytes(16)]);
+      await page.setInputFiles('#file-input', { name: 'plants.jpg', mimeType: 'image/jpeg', buffer: unique });
+      await page.locator('#error').waitFor({ state: 'visible' });
+      expect(await page.locator('#error-text').innerText()).toBe(text);
+      const retry = page.getByRole('button', { name: 'Try again' });
+      if (retryAfter) {
+        expect(await retry.isDisabled()).toBe(true);
+        await expect
+          .poll(() => page.locator('#error-text').innerText(), { timeout: 5_000 })
+          .toBe('We’re warming up — try again in 0 s.');
+        await expect.poll(() => retry.isEnabled(), { timeout: 5_000 }).toBe(true);
+      } else {
+        expect(await retry.isEnabled()).toBe(true);
+      }
     } finally {
       await context.close();
     }
