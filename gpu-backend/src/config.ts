@@ -47,7 +47,8 @@ export const envSchema = z.object({
   /** Requests allowed to wait; beyond this, 503 overloaded. */
   MAX_QUEUE: int(0, 10_000).default(16),
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
-  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(25_000),
+  /** Cloud Run kills an instance 10 s after SIGTERM: finish in-flight work within that. */
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(8_000),
   /** Attempts to load each model before the process gives up. */
   MODEL_LOAD_ATTEMPTS: int(1, 100).default(3),
   PNG_COMPRESSION_LEVEL: int(0, 9).default(3),
