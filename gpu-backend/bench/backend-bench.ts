@@ -2,70 +2,28 @@
  * `npm run bench -w gpu-backend`: the model's floor, then the real server as a child process,
  * end to end over HTTP (latency, throughput, memory, event loop), then the floor again, all
  * checked against issue 2's targets. A benchmark, not a test: it prints PASS/FAIL and exits 0.
+ * With --sweep, --soak, --batch or --cold-starts it runs issue 6's GPU-throughput mode instead
+ * (throughput-bench.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { OutputKind } from '@bgremove/shared';
-import sharp from 'sharp';
 import { parseConfig, type BackendConfig } from '../src/config';
-import { fixtures, photo } from '../test/support/images';
 import { combineFloor, measureFloor } from './floor';
-import {
-  measureLatency,
-  measureThroughput,
-  startLivenessProbe,
-  type RequestSample,
-  type ThroughputResult,
-} from './http-load';
+import { measureLatency, measureThroughput, type RequestSample, type ThroughputResult } from './http-load';
+import { benchInputs, type BenchInput as Input } from './inputs';
 import { describeMachine } from './machine';
+import { observed } from './observe';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options';
 import { formatReport } from './report';
-import {
-  latencyCase,
-  throughputCase,
-  type BenchImage,
-  type BenchResults,
-  type PhaseObservations,
-} from './results';
+import { latencyCase, throughputCase, type BenchResults, type PhaseObservations } from './results';
 import { SERVER_ENTRY, ServerProcess } from './server-process';
 import { checkTargets } from './targets';
+import { runThroughputBench } from './throughput-bench';
+import { formatThroughputReport } from './throughput-report';
 
 const progress = (message: string) => process.stderr.write(`· ${message}\n`);
-
-interface Input {
-  image: BenchImage;
-  body: Buffer;
-}
-
-async function benchInput(label: string, body: Buffer): Promise<Input> {
-  const { width = 0, height = 0 } = await sharp(body).metadata();
-  return { image: { label, width, height, bytes: body.length }, body };
-}
-
-/** Runs `work` while watching the server: event-loop max (reset first), a /healthz probe, VmHWM. */
-async function observed<T>(
-  server: ServerProcess,
-  work: () => Promise<T>,
-): Promise<{ result: T; observations: PhaseObservations }> {
-  await server.eventLoopMaxMs();
-  const probe = startLivenessProbe(server.baseUrl);
-  let result: T;
-  let probeMaxMs: number;
-  try {
-    result = await work();
-  } finally {
-    probeMaxMs = await probe.stop();
-  }
-  return {
-    result,
-    observations: {
-      eventLoopMaxMs: await server.eventLoopMaxMs(),
-      probeMaxMs,
-      peakRssBytes: server.peakRssBytes(),
-    },
-  };
-}
 
 interface Phase<T> {
   name: string;
@@ -138,8 +96,8 @@ async function run(options: BenchOptions): Promise<BenchResults> {
   const config: BackendConfig = parseConfig(env);
   env.MODELS_DIR = config.MODELS_DIR; // the weights the floor ran, whichever build is spawned
   const machine = describeMachine(options.provider, config.ORT_INTRA_OP_THREADS);
-  const small = await benchInput('480×360 JPEG (rembg car-1)', photo('car-1'));
-  const large = await benchInput('4032×3024 JPEG (car-1 upscaled, q90)', await fixtures.twelveMegapixel());
+  const small = await benchInputs.small();
+  const large = await benchInputs.twelveMegapixel();
 
   progress(`floor (before the server): ${options.runs} runs of session.run after a warm-up`);
   const floorBefore = await measureFloor(config, small.body, options.runs);
@@ -202,8 +160,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const results = await run(options);
-  process.stdout.write(`${formatReport(results)}\n`);
+  const results = options.throughput
+    ? await runThroughputBench(options, options.throughput)
+    : await run(options);
+  process.stdout.write(`${'mode' in results ? formatThroughputReport(results) : formatReport(results)}\n`);
   if (options.json) {
     await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
     progress(`results written to ${options.json}`);

@@ -19,6 +19,17 @@ export interface StartupTimes {
   readyMs: number;
 }
 
+/**
+ * What the server's own JSON log says about its start: `startupMs` of the "listening" line and
+ * `readyAtMs` of the "ready" line are on its `performance.now()` clock (ms since its process
+ * started); `listeningAtEpochMs` is that line's wall-clock `time`, to place the clock's zero.
+ */
+export interface LogMilestones {
+  listeningAtMs?: number;
+  listeningAtEpochMs?: number;
+  readyAtMs?: number;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -51,6 +62,10 @@ async function getStatus(url: string): Promise<number | undefined> {
 export class ServerProcess {
   private readonly logs: string[] = [];
   private exited: string | undefined;
+  private partialLine = '';
+  /** Wall-clock ms (Date.now()) just before the spawn. */
+  spawnedAtEpochMs = 0;
+  readonly milestones: LogMilestones = {};
 
   private constructor(
     private readonly child: ChildProcess,
@@ -61,6 +76,7 @@ export class ServerProcess {
       this.logs.splice(0, Math.max(0, this.logs.length - LOG_LINES_KEPT));
     };
     child.stdout?.on('data', keep);
+    child.stdout?.on('data', (chunk: Buffer) => this.readMilestones(chunk));
     child.stderr?.on('data', keep);
     child.once('exit', (code, signal) => {
       this.exited = `exited with ${signal ?? `code ${code}`}`;
@@ -78,12 +94,14 @@ export class ServerProcess {
     timeoutMs = 180_000,
   ): Promise<{ server: ServerProcess; startup: StartupTimes }> {
     const port = await freePort();
+    const spawnedAtEpochMs = Date.now();
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, [entry], {
       env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
+    server.spawnedAtEpochMs = spawnedAtEpochMs;
     let listeningMs: number | undefined;
     while (performance.now() - spawnedAt < timeoutMs) {
       if (server.exited)
@@ -98,6 +116,30 @@ export class ServerProcess {
     }
     await server.stop();
     throw new Error(`the server was not ready within ${timeoutMs} ms:\n${server.logTail()}`);
+  }
+
+  /** Complete JSON lines of stdout; a chunk may end mid-line. */
+  private readMilestones(chunk: Buffer): void {
+    const lines = (this.partialLine + chunk.toString('utf8')).split('\n');
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      let entry: { message?: unknown; startupMs?: unknown; readyAtMs?: unknown; time?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      const message = typeof entry.message === 'string' ? entry.message : '';
+      if (message.startsWith('listening') && typeof entry.startupMs === 'number') {
+        this.milestones.listeningAtMs = entry.startupMs;
+        const epoch = typeof entry.time === 'string' ? Date.parse(entry.time) : Number.NaN;
+        if (Number.isFinite(epoch)) this.milestones.listeningAtEpochMs = epoch;
+      }
+      if (message === 'ready' && typeof entry.readyAtMs === 'number') {
+        this.milestones.readyAtMs = entry.readyAtMs;
+      }
+    }
   }
 
   peakRssBytes(): number {

@@ -23,3 +23,10 @@ export function summarize(samples: readonly number[]): Summary {
     mean: sorted.reduce((sum, v) => sum + v, 0) / n,
   };
 }
+
+/** Nearest-rank percentile (`q` from 0 to 100) of unsorted samples. */
+export function percentile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) throw new RangeError('percentile: expected at least one sample; got none');
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((q / 100) * sorted.length))) - 1]!;
+}
