@@ -52,7 +52,8 @@ export function corsMiddleware(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (!origin) return next();
-    const allowed = c.get('config').corsOrigins.matches(origin);
+    // The edge's own page (same origin) is always allowed; others must be in CORS_ORIGINS.
+    const allowed = origin === new URL(c.req.url).origin || c.get('config').corsOrigins.matches(origin);
     const isPreflight = c.req.method === 'OPTIONS' && c.req.header('access-control-request-method');
     if (!allowed && (isPreflight || !['GET', 'HEAD'].includes(c.req.method))) {
       throw new AppError('forbidden', `origin ${origin} is not allowed (CORS_ORIGINS)`);

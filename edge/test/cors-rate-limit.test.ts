@@ -57,6 +57,11 @@ describe('CORS', () => {
     await expectProblem(res, 415, 'unsupported_media_type');
   });
 
+  it("allows the edge's own page (same origin) without listing it in CORS_ORIGINS", async () => {
+    const res = await upload(uniqueImage(), '', { headers: { origin: 'https://edge.test' } });
+    expect(res.status).toBe(200);
+  });
+
   it('refuses an upload from another origin before it costs anything', async () => {
     const res = await upload(uniqueImage(), '', { headers: { origin: 'https://evil.example' } });
     await expectProblem(res, 403, 'forbidden');
