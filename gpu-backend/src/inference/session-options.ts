@@ -13,10 +13,11 @@ export interface SessionOptionsInput {
 
 /**
  * The one definition of how sessions are created (the server's workers and the benchmark's floor
- * use it). Memory profiles, measured for IS-Net fp16 at 1024² on 2 cores (docs/PERFORMANCE.md):
- * - fast: CPU arena + memory pattern: peak RSS about 2.3 GB, fastest;
- * - balanced: arena without the memory pattern: about 1.45 GB, the same speed once warm;
- * - lean: basic graph optimisations, no arena, no pattern: about 0.97 GB, roughly 30% slower.
+ * use it). Memory profiles, peak RSS of the whole server with IS-Net fp16 at 1024² on 2 cores
+ * (docs/PERFORMANCE.md):
+ * - fast: CPU arena + memory pattern: about 2.6 GB;
+ * - balanced: arena without the memory pattern: about 1.7 GB, the same speed once warm;
+ * - lean: basic graph optimisations, no arena, no pattern: about 1.2 GB, roughly 45% slower.
  */
 export function sessionOptions(input: SessionOptionsInput): InferenceSession.SessionOptions {
   const lean = input.memoryProfile === 'lean';
