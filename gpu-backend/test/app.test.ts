@@ -171,6 +171,34 @@ describe('queue', () => {
     }
   });
 
+  it('drops queued work whose client has gone away: the model never runs for it', async () => {
+    const single = await createTestBackend({ MAX_CONCURRENCY: '1', MAX_QUEUE: '4' });
+    try {
+      const runs = () =>
+        counterValue(single, 'bgremove_inferences_total', 'model="isnet-general-use",outcome="ok"');
+      const before = await runs();
+      const send = (signal?: AbortSignal) =>
+        single.app.request('/v1/remove-background', {
+          method: 'POST',
+          body: new Uint8Array(photo('car-1')),
+          signal,
+        });
+      const first = send();
+      const leaving = new AbortController();
+      const second = send(leaving.signal);
+      await new Promise((r) => setTimeout(r, 50));
+      leaving.abort();
+      const gone = await second;
+      expect(gone.status).toBe(400);
+      expect(((await gone.json()) as { detail: string }).detail).toMatch(/client closed/);
+      expect((await first).status).toBe(200);
+      await single.admission.onIdle();
+      expect(await runs()).toBe(before + 1);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('answers 504 when the deadline passes', async () => {
     const slow = await createTestBackend({ REQUEST_TIMEOUT_MS: '200' });
     try {

@@ -3,20 +3,31 @@ import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../http/context';
 import { removeBackground, type RemoveBackgroundResult } from '../pipeline/remove-background';
 
-function deadlineError(timeoutMs: number, cause?: unknown): AppError {
-  return new AppError('backend_timeout', `the image was not processed within ${timeoutMs} ms`, { cause });
+/**
+ * Why a request stopped early: its deadline passed, or its client went away (then the answer goes
+ * nowhere, but the queued work is dropped instead of spending the model on it).
+ */
+function abortError(deadline: AbortSignal, timeoutMs: number, cause?: unknown): AppError {
+  return deadline.aborted
+    ? new AppError('backend_timeout', `the image was not processed within ${timeoutMs} ms`, { cause })
+    : new AppError('invalid_request', 'the client closed the connection', { cause });
 }
 
-/** Settles with `work`, or rejects with backend_timeout when the deadline passes first. */
-function withDeadline<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+/** Settles with `work`, or rejects when the deadline passes or the client leaves first. */
+function untilAborted<T>(
+  work: Promise<T>,
+  signals: { deadline: AbortSignal; any: AbortSignal },
+  timeoutMs: number,
+) {
+  const { deadline, any } = signals;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(deadlineError(timeoutMs));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = () => reject(abortError(deadline, timeoutMs));
+    if (any.aborted) return onAbort();
+    any.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, (error: unknown) => {
-      reject(signal.aborted && !(error instanceof AppError) ? deadlineError(timeoutMs, error) : error);
+      reject(any.aborted && !(error instanceof AppError) ? abortError(deadline, timeoutMs, error) : error);
     });
-    work.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+    work.finally(() => any.removeEventListener('abort', onAbort)).catch(() => {});
   });
 }
 
@@ -49,14 +60,15 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
     if (body.length === 0)
       throw new AppError('invalid_request', 'the request body is empty; send the image bytes');
 
-    const signal = AbortSignal.timeout(config.REQUEST_TIMEOUT_MS);
+    const deadline = AbortSignal.timeout(config.REQUEST_TIMEOUT_MS);
+    const any = AbortSignal.any([deadline, c.req.raw.signal]);
     const settings = {
       maxPixels: config.MAX_INPUT_PIXELS,
       pngCompressionLevel: config.PNG_COMPRESSION_LEVEL,
     };
-    const result = await withDeadline(
-      admission.run(() => removeBackground(body, parsed.data, registry, settings), signal),
-      signal,
+    const result = await untilAborted(
+      admission.run(() => removeBackground(body, parsed.data, registry, settings), any),
+      { deadline, any },
       config.REQUEST_TIMEOUT_MS,
     );
     const totalMs = performance.now() - started;
