@@ -1,9 +1,9 @@
-import { AppError, lookupQuerySchema, resultKey } from '@bgremove/shared';
+import { AppError, lookupQuerySchema } from '@bgremove/shared';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { hotResultsFor } from '../hot-results';
 import { findResult, resultPath, resultTiers } from '../result-store';
-import { parseQuery, resolveModel } from '../validation';
+import { parseQuery, resolveModel, resultKeyFor } from '../validation';
 
 /**
  * GET /v1/lookup: the result key from the source hash and options alone, so a storefront that
@@ -13,14 +13,7 @@ export async function lookupRoute(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const query = parseQuery(lookupQuerySchema, c.req.url);
   const model = resolveModel(config, query.model);
-  const key = await resultKey({
-    modelId: model.id,
-    modelSha256: model.sha256,
-    output: query.output,
-    format: query.format,
-    maxSide: query.max_side,
-    sourceSha256: query.sha256,
-  });
+  const key = await resultKeyFor(model, query, query.sha256);
   const tiers = resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(config.hotCacheBytes));
   const stored = await findResult(tiers, key, {
     bodyless: true,

@@ -1,4 +1,4 @@
-import { HEADERS, removeBackgroundQuerySchema, resultKey, sha256Hex } from '@bgremove/shared';
+import { HEADERS, removeBackgroundQuerySchema, sha256Hex } from '@bgremove/shared';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { outcomeError } from '../backend-client';
@@ -7,7 +7,7 @@ import { hotResultsFor } from '../hot-results';
 import { findResult, resultHeaders, resultTiers, storeResult } from '../result-store';
 import { serverTiming } from '../server-timing';
 import { readUpload } from '../upload';
-import { parseQuery, resolveModel } from '../validation';
+import { parseQuery, resolveModel, resultKeyFor } from '../validation';
 
 /**
  * POST /v1/remove-background: validate, hash, answer from the cache or R2 when the result exists,
@@ -20,14 +20,7 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
   const upload = await readUpload(c.req.raw, config);
   const validatedAt = Date.now();
   const sourceSha256 = await sha256Hex(upload.bytes);
-  const key = await resultKey({
-    modelId: model.id,
-    modelSha256: model.sha256,
-    output: query.output,
-    format: query.format,
-    maxSide: query.max_side,
-    sourceSha256,
-  });
+  const key = await resultKeyFor(model, query, sourceSha256);
   const hashedAt = Date.now();
   const tiers = resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(config.hotCacheBytes));
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise.catch(logStoreError));
