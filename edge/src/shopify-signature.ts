@@ -8,6 +8,8 @@
  * https://shopify.dev/docs/apps/build/online-store/app-proxies/authenticate-app-proxies
  */
 
+import { importHmacKey } from '@bgremove/shared';
+
 /** Requests whose `timestamp` is further than this from now are refused (replays). */
 export const APP_PROXY_TOLERANCE_SECONDS = 300;
 
@@ -27,21 +29,11 @@ export function appProxyMessage(params: URLSearchParams): string {
     .join('');
 }
 
-function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(secret),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    [usage],
-  );
-}
-
 /** The `signature` Shopify would send with these parameters (tests, and tools that act as Shopify). */
 export async function signAppProxyParams(params: URLSearchParams, secret: string): Promise<string> {
   const mac = await crypto.subtle.sign(
     'HMAC',
-    await hmacKey(secret, 'sign'),
+    await importHmacKey(secret, 'sign'),
     new TextEncoder().encode(appProxyMessage(params)),
   );
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -75,7 +67,7 @@ export async function verifyAppProxyParams(
   const mac = new Uint8Array(signatures[0]!.match(/../g)!.map((h) => parseInt(h, 16)));
   const valid = await crypto.subtle.verify(
     'HMAC',
-    await hmacKey(secret, 'verify'),
+    await importHmacKey(secret, 'verify'),
     mac,
     new TextEncoder().encode(appProxyMessage(params)),
   );

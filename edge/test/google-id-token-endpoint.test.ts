@@ -4,6 +4,7 @@ import { backendFetch } from '../src/backend-fetch';
 import { parseConfig } from '../src/config';
 import { clearGoogleIdTokenCache, googleIdTokenHeader, GoogleIdTokenError } from '../src/google-id-token';
 import { env } from './helpers';
+import { generateServiceAccountKey } from './rsa-key';
 import type { TokenEndpointCalls, TokenEndpointMode } from './token-endpoint-context';
 
 const endpoint = inject('tokenEndpointUrl');
@@ -85,18 +86,7 @@ describe('Google ID token from a service account key (WebCrypto RS256, jwt-beare
   });
 
   it('the endpoint refuses an assertion signed by another key (the test endpoint really verifies)', async () => {
-    const other = (await crypto.subtle.generateKey(
-      {
-        name: 'RSASSA-PKCS1-v1_5',
-        modulusLength: 2048,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: 'SHA-256',
-      },
-      true,
-      ['sign', 'verify'],
-    )) as CryptoKeyPair;
-    const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', other.privateKey)) as ArrayBuffer);
-    const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...pkcs8))}\n-----END PRIVATE KEY-----\n`;
+    const { pem } = await generateServiceAccountKey();
     const forged = JSON.stringify({ ...JSON.parse(key), private_key: pem });
     await expect(googleIdTokenHeader(forged, AUDIENCE)).rejects.toThrow(/HTTP 400/);
     expect((await control('calls')).refused).toEqual([{ reason: 'bad signature' }]);

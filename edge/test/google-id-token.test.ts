@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { backendFetch } from '../src/backend-fetch';
 import { parseConfig } from '../src/config';
 import { backend, env } from './helpers';
+import { generateServiceAccountKey } from './rsa-key';
 
-const base64 = (buffer: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
 const fromBase64url = (text: string) =>
   Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
@@ -13,20 +13,10 @@ describe('Google ID token for Cloud Run IAM', () => {
   });
 
   it('mints a signed JWT, exchanges it once, and sends the ID token as a Bearer', async () => {
-    const keys = (await crypto.subtle.generateKey(
-      {
-        name: 'RSASSA-PKCS1-v1_5',
-        modulusLength: 2048,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: 'SHA-256',
-      },
-      true,
-      ['sign', 'verify'],
-    )) as CryptoKeyPair;
-    const pkcs8 = (await crypto.subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer;
+    const { keys, pem } = await generateServiceAccountKey();
     const account = {
       client_email: 'edge@project.iam.gserviceaccount.com',
-      private_key: `-----BEGIN PRIVATE KEY-----\n${base64(pkcs8)}\n-----END PRIVATE KEY-----\n`,
+      private_key: pem,
       token_uri: `${env.TEST_CONTROL_URL}/__control/token`,
     };
     const config = parseConfig({ ...env, GCP_SERVICE_ACCOUNT_KEY: JSON.stringify(account) });

@@ -18,7 +18,11 @@ function signedString(t: number, input: SignatureInput): string {
   return `${t}.${input.method.toUpperCase()}.${input.pathAndQuery}.${input.bodySha256}`;
 }
 
-async function hmacKey(secret: string, usage: 'sign' | 'verify'): ReturnType<typeof crypto.subtle.importKey> {
+/** An HMAC-SHA256 key from a text secret (shared by request and Shopify app-proxy signatures). */
+export async function importHmacKey(
+  secret: string,
+  usage: 'sign' | 'verify',
+): ReturnType<typeof crypto.subtle.importKey> {
   return crypto.subtle.importKey(
     'raw',
     new TextEncoder().encode(secret),
@@ -33,7 +37,7 @@ export async function signRequest(
   input: SignatureInput,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<string> {
-  const key = await hmacKey(input.secret, 'sign');
+  const key = await importHmacKey(input.secret, 'sign');
   const mac = await crypto.subtle.sign(
     'HMAC',
     key,
@@ -66,7 +70,7 @@ export async function verifySignature(
     return { ok: false, reason: 'signature timestamp outside the allowed window' };
   }
   const mac = new Uint8Array(v1.match(/../g)!.map((h) => parseInt(h, 16)));
-  const key = await hmacKey(input.secret, 'verify');
+  const key = await importHmacKey(input.secret, 'verify');
   const valid = await crypto.subtle.verify(
     'HMAC',
     key,
