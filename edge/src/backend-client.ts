@@ -4,9 +4,9 @@ import {
   HEADERS,
   OUTPUT_CONTENT_TYPES,
   isErrorCode,
+  resultOptionsQuery,
   type ErrorCode,
-  type OutputFormat,
-  type OutputKind,
+  type ResultOptions,
 } from '@bgremove/shared';
 import type { EdgeConfig } from './config';
 import { backendFetch, isTimeout } from './backend-fetch';
@@ -18,9 +18,8 @@ export interface BackendJob {
   sourceSha256: string;
   model: string;
   modelSha256: string;
-  output: OutputKind;
-  format: OutputFormat;
-  maxSide: number | undefined;
+  /** Every result option, defaults applied (the same ones that made the result key). */
+  options: ResultOptions;
   requestId: string;
 }
 
@@ -37,12 +36,10 @@ export type BackendOutcome =
     }
   | { ok: false; code: ErrorCode; detail: string; retryAfterSeconds: number | undefined };
 
-export function backendPathAndQuery(
-  job: Pick<BackendJob, 'model' | 'output' | 'format' | 'maxSide'>,
-): string {
-  const query = new URLSearchParams({ model: job.model, output: job.output, format: job.format });
-  if (job.maxSide !== undefined) query.set('max_side', String(job.maxSide));
-  return `/v1/remove-background?${query}`;
+/** Every result option goes to the backend explicitly, so both sides agree whatever the defaults. */
+export function backendPathAndQuery(job: Pick<BackendJob, 'model' | 'options'>): string {
+  const query = resultOptionsQuery({ ...job.options, model: job.model });
+  return `/v1/remove-background?${query.toString()}`;
 }
 
 const fail = (code: ErrorCode, detail: string, retryAfterSeconds?: number): BackendOutcome => ({
@@ -132,7 +129,7 @@ async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<Backend
 
 async function readResult(job: BackendJob, response: Response, headersMs: number): Promise<BackendOutcome> {
   const contentType = response.headers.get('content-type') ?? '';
-  const expected = OUTPUT_CONTENT_TYPES[job.format];
+  const expected = OUTPUT_CONTENT_TYPES[job.options.format];
   const modelSha256 = response.headers.get(HEADERS.modelSha256);
   if (!contentType.startsWith(expected) || modelSha256 !== job.modelSha256) {
     await response.body?.cancel();

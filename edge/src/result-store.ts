@@ -4,13 +4,14 @@ import type { HotResults } from './hot-results';
 /** Results never change for a key, so every cache may keep them for a year. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-/** R2 custom metadata of results/<key> (docs/STORAGE.md). */
+/**
+ * R2 custom metadata of results/<key> (docs/STORAGE.md): the model, every result option of the
+ * key (output, format, max_side, refine, subject, roi, ...), the source hash and the result's size.
+ */
 export interface ResultMetadata {
+  [option: string]: string;
   model: string;
   model_sha256: string;
-  output: string;
-  format: string;
-  max_side: string;
   source_sha256: string;
   width: string;
   height: string;

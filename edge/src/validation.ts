@@ -1,4 +1,4 @@
-import { AppError, describeZodError, resultKey, type OutputFormat, type OutputKind } from '@bgremove/shared';
+import { AppError, describeZodError, resultKey, resultOptionsOf, type ResultOptions } from '@bgremove/shared';
 import type { z } from 'zod';
 import type { EdgeConfig, ServedModel } from './config';
 
@@ -27,18 +27,19 @@ export function resolveModel(config: EdgeConfig, requested: string | undefined):
   return model;
 }
 
-/** The result key of a source hash under these options: the same for uploads and lookups. */
+/**
+ * The result key of a source hash under these options: the same for uploads and lookups. Every
+ * result option of the parsed query goes in (its other fields, such as a lookup's sha256, do not).
+ */
 export function resultKeyFor(
   model: ServedModel,
-  query: { output: OutputKind; format: OutputFormat; max_side?: number | undefined },
+  query: ResultOptions,
   sourceSha256: string,
 ): Promise<string> {
   return resultKey({
     modelId: model.id,
     modelSha256: model.sha256,
-    output: query.output,
-    format: query.format,
-    maxSide: query.max_side,
+    options: resultOptionsOf(query),
     sourceSha256,
   });
 }

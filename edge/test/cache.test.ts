@@ -1,4 +1,10 @@
-import { MODEL_MANIFEST, findModel, resultKey, sha256Hex } from '@bgremove/shared';
+import {
+  MODEL_MANIFEST,
+  findModel,
+  removeBackgroundQuerySchema,
+  resultKey,
+  sha256Hex,
+} from '@bgremove/shared';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { removeBackgroundOnBackend } from '../src/backend-client';
 import { parseConfig } from '../src/config';
@@ -34,9 +40,7 @@ describe('content-hash cache', () => {
     const key = await resultKey({
       modelId: MODEL_MANIFEST.default,
       modelSha256: ISNET_SHA256,
-      output: 'cutout',
-      format: 'webp',
-      maxSide: 512,
+      options: removeBackgroundQuerySchema.parse({ output: 'cutout', format: 'webp', max_side: '512' }),
       sourceSha256,
     });
     expect(res.headers.get('x-result-key')).toBe(key);
@@ -62,6 +66,9 @@ describe('content-hash cache', () => {
       output: 'matte',
       format: 'png',
       max_side: '64',
+      refine: 'none',
+      subject: 'all',
+      roi: 'none',
       source_sha256: await sha256Hex(image),
       width: '64',
       height: '43',
@@ -78,13 +85,16 @@ describe('content-hash cache', () => {
       '?format=webp',
       '?max_side=128',
       '?model=isnet-general-use-quint8',
+      '?refine=auto',
+      '?subject=main',
+      '?roi=0,0,50%,50%',
     ]) {
       const res = await upload(image, query);
       expect(res.headers.get('x-cache')).toBe('MISS');
       keys.add(res.headers.get('x-result-key')!);
     }
-    expect(keys.size).toBe(5);
-    expect(await backend.removeBackgroundCalls()).toBe(5);
+    expect(keys.size).toBe(8);
+    expect(await backend.removeBackgroundCalls()).toBe(8);
   });
 
   it('sends the backend a signed request with the model filled in and the request id', async () => {
@@ -97,7 +107,7 @@ describe('content-hash cache', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]).toEqual({
       method: 'POST',
-      path: '/v1/remove-background?model=isnet-general-use&output=matte&format=webp',
+      path: '/v1/remove-background?format=webp&model=isnet-general-use&output=matte&refine=none&subject=all',
       signature: 'ok',
       requestId: 'req-abc-123',
       contentType: 'image/webp',
@@ -115,9 +125,7 @@ describe('content-hash cache', () => {
       sourceSha256: await sha256Hex(image),
       model: 'isnet-general-use',
       modelSha256: ISNET_SHA256,
-      output: 'matte',
-      format: 'png',
-      maxSide: undefined,
+      options: removeBackgroundQuerySchema.parse({}),
       requestId: 'r1',
     });
     expect(outcome).toMatchObject({ ok: false, code: 'bad_gateway' });

@@ -63,7 +63,15 @@ describe('status and docs', () => {
       ]),
     );
     const params = doc.paths['/v1/remove-background']!.post!.parameters!;
-    expect(params.map((p) => p.name).sort()).toEqual(['format', 'max_side', 'model', 'output']);
+    expect(params.map((p) => p.name).sort()).toEqual([
+      'format',
+      'max_side',
+      'model',
+      'output',
+      'refine',
+      'roi',
+      'subject',
+    ]);
     expect(params.find((p) => p.name === 'output')!.schema.enum).toEqual(['matte', 'cutout']);
     const lookup = doc.paths['/v1/lookup']!.get!.parameters!.map((p) => p.name);
     expect(lookup).toContain('sha256');

@@ -51,6 +51,10 @@ describe('bad uploads are refused before any backend call', () => {
     ['?max_side=9000', /^max_side:/],
     ['?max_side=12.5', /^max_side:/],
     ['?output=matte&output=cutout', /more than once: output/],
+    ['?refine=extra', /^refine:/],
+    ['?subject=one', /^subject:/],
+    ['?roi=1,2,3', /^roi: expected four coordinates/],
+    ['?roi=0,0,120%,10', /^roi: "120%" is over 100%/],
   ])('query %s is invalid_request naming the field', async (query, detail) => {
     const body = await expectProblem(await upload(uniqueImage(), query), 400, 'invalid_request');
     expect(body.detail).toMatch(detail);

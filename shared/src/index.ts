@@ -3,6 +3,7 @@ export * from './protocol';
 export * from './query';
 export * from './model-manifest';
 export * from './result-key';
+export * from './roi';
 export * from './signature';
 export * from './image-type';
 export * from './image-header';

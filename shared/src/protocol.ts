@@ -21,6 +21,14 @@ export const MAX_SIDE_MAX = 8192;
 export const OUTPUT_KINDS = ['matte', 'cutout'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
+/** auto: the model's map refined; none: the raw map (rembg's output). */
+export const REFINE_MODES = ['auto', 'none'] as const;
+export type RefineMode = (typeof REFINE_MODES)[number];
+
+/** main: only the main subject; all: every region the model kept. */
+export const SUBJECT_MODES = ['main', 'all'] as const;
+export type SubjectMode = (typeof SUBJECT_MODES)[number];
+
 export const OUTPUT_FORMATS = ['png', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

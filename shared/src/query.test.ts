@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describeZodError, lookupQuerySchema, removeBackgroundQuerySchema } from './query';
+import {
+  describeZodError,
+  lookupQuerySchema,
+  removeBackgroundQuerySchema,
+  resultOptionsOf,
+  resultOptionsQuery,
+} from './query';
 import { MODEL_MANIFEST, servableModelIds } from './model-manifest';
 
 describe('query schemas', () => {
@@ -8,7 +14,26 @@ describe('query schemas', () => {
       output: 'matte',
       format: 'png',
       max_side: 512,
+      refine: 'none',
+      subject: 'all',
     });
+  });
+
+  it('validates refine, subject and roi, and canonicalises roi', () => {
+    expect(
+      removeBackgroundQuerySchema.parse({ refine: 'auto', subject: 'main', roi: '0 0 50% 50%' }),
+    ).toMatchObject({ refine: 'auto', subject: 'main', roi: '0px,0px,50%,50%' });
+    const bad = removeBackgroundQuerySchema.safeParse({ refine: 'more', subject: 'one', roi: '1,2,3' });
+    expect(describeZodError(bad.error!)).toMatch(/refine.*subject.*roi: expected four coordinates/);
+  });
+
+  it('resultOptionsOf drops what is not a result option; resultOptionsQuery names every option', () => {
+    const lookup = lookupQuerySchema.parse({ sha256: 'a'.repeat(64), max_side: '100' });
+    const options = resultOptionsOf(lookup);
+    expect(options).not.toHaveProperty('sha256');
+    expect(resultOptionsQuery({ ...options, model: 'm' }).toString()).toBe(
+      'format=png&max_side=100&model=m&output=matte&refine=none&subject=all',
+    );
   });
 
   it('rejects unknown keys and bad values, naming the field', () => {

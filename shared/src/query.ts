@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { MAX_SIDE_MAX, MAX_SIDE_MIN, OUTPUT_FORMATS, OUTPUT_KINDS, SHA256_HEX } from './protocol';
+import {
+  MAX_SIDE_MAX,
+  MAX_SIDE_MIN,
+  OUTPUT_FORMATS,
+  OUTPUT_KINDS,
+  REFINE_MODES,
+  SHA256_HEX,
+  SUBJECT_MODES,
+} from './protocol';
+import { formatRoi, parseRoi } from './roi';
 
 /** Model ids: lowercase, digits, dot, dash, underscore (u2net_human_seg, isnet-general-use). */
 export const modelIdSchema = z
@@ -21,7 +30,60 @@ export const resultOptionsShape = {
     .max(MAX_SIDE_MAX)
     .optional()
     .describe(`Downscale so the longer side is at most this (${MAX_SIDE_MIN}..${MAX_SIDE_MAX}).`),
+  refine: z
+    .enum(REFINE_MODES)
+    .default('none')
+    .describe(
+      "auto: the model's map refined (confident interiors solid, soft edges kept); none: the model's raw map, as rembg returns it.",
+    ),
+  subject: z
+    .enum(SUBJECT_MODES)
+    .default('all')
+    .describe('main: only the main subject, detached blobs dropped; all: everything the model found.'),
+  roi: z
+    .string()
+    .max(200)
+    .superRefine((text, ctx) => {
+      const roi = parseRoi(text);
+      if (typeof roi === 'string') ctx.addIssue({ code: 'custom', message: roi });
+    })
+    .overwrite((text) => {
+      const roi = parseRoi(text);
+      return typeof roi === 'string' ? text : formatRoi(roi);
+    })
+    .optional()
+    .describe(
+      'Region of interest x1,y1,x2,y2 in source pixels (120 or 120px) or percentages (25%): only what lies inside can be foreground. Default: the whole image.',
+    ),
 };
+
+/** The names of the options that change a result, in canonical (sorted) order. */
+export const RESULT_OPTION_NAMES = Object.keys(resultOptionsShape).sort() as ResultOptionName[];
+export type ResultOptionName = keyof typeof resultOptionsShape;
+
+export const resultOptionsSchema = z.strictObject(resultOptionsShape);
+/** Every result option with defaults applied (as the schemas parse them). */
+export type ResultOptions = z.output<typeof resultOptionsSchema>;
+
+/** The result options of a parsed query, without its other fields (a lookup's sha256). */
+export function resultOptionsOf(query: ResultOptions): ResultOptions {
+  const options: Record<string, unknown> = {};
+  for (const name of RESULT_OPTION_NAMES) if (query[name] !== undefined) options[name] = query[name];
+  return options as ResultOptions;
+}
+
+/**
+ * The backend's query string for these options: every option given explicitly (defaults
+ * included, in canonical order), so edge and backend agree even if their defaults ever differ.
+ */
+export function resultOptionsQuery(options: ResultOptions): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const name of RESULT_OPTION_NAMES) {
+    const value = options[name];
+    if (value !== undefined) query.set(name, String(value));
+  }
+  return query;
+}
 
 export const removeBackgroundQuerySchema = z.strictObject(resultOptionsShape);
 export type RemoveBackgroundQuery = z.infer<typeof removeBackgroundQuerySchema>;

@@ -1,4 +1,11 @@
-import { HEADERS, removeBackgroundQuerySchema, sha256Hex } from '@bgremove/shared';
+import {
+  HEADERS,
+  removeBackgroundQuerySchema,
+  RESULT_OPTION_NAMES,
+  resultOptionsOf,
+  sha256Hex,
+  type ResultOptions,
+} from '@bgremove/shared';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { outcomeError } from '../backend-client';
@@ -16,6 +23,7 @@ import { parseQuery, resolveModel, resultKeyFor } from '../validation';
 export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const query = parseQuery(removeBackgroundQuerySchema, c.req.url);
+  const options = resultOptionsOf(query);
   const model = resolveModel(config, query.model);
   const upload = await readUpload(c.req.raw, config);
   const validatedAt = Date.now();
@@ -41,9 +49,7 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
     sourceSha256,
     model: model.id,
     modelSha256: model.sha256,
-    output: query.output,
-    format: query.format,
-    maxSide: query.max_side,
+    options,
     requestId: c.get('requestId'),
   });
   if (!outcome.ok) throw outcomeError(outcome);
@@ -53,9 +59,7 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
       storeResult(tiers, key, outcome.body, outcome.contentType, {
         model: model.id,
         model_sha256: model.sha256,
-        output: query.output,
-        format: query.format,
-        max_side: query.max_side === undefined ? 'none' : String(query.max_side),
+        ...optionMetadata(options),
         source_sha256: sourceSha256,
         width: outcome.width,
         height: outcome.height,
@@ -71,6 +75,17 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
     edgeTiming(c, validatedAt, hashedAt, { backend: backendMs, inference: outcome.inferenceMs }),
   );
   return new Response(outcome.body, { headers });
+}
+
+/** Every result option as R2 metadata (strings; an unset optional one as `none`), model excepted. */
+function optionMetadata(options: ResultOptions): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const name of RESULT_OPTION_NAMES) {
+    if (name === 'model') continue;
+    const value = options[name];
+    metadata[name] = value === undefined ? 'none' : String(value);
+  }
+  return metadata;
 }
 
 /** edge = time spent in the Worker itself (validation, hashing, lookups), backend time excluded. */

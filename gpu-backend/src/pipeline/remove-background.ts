@@ -1,5 +1,5 @@
-import type { ModelSpec, OutputFormat, OutputKind } from '@bgremove/shared';
-import { OUTPUT_CONTENT_TYPES } from '@bgremove/shared';
+import type { ModelSpec, OutputFormat, OutputKind, RefineMode, SubjectMode } from '@bgremove/shared';
+import { AppError, OUTPUT_CONTENT_TYPES } from '@bgremove/shared';
 import type { ModelRegistry } from '../models/registry';
 import {
   decodeForModel,
@@ -17,6 +17,9 @@ export interface RemoveBackgroundOptions {
   output: OutputKind;
   format: OutputFormat;
   max_side?: number | undefined;
+  refine?: RefineMode | undefined;
+  subject?: SubjectMode | undefined;
+  roi?: string | undefined;
 }
 
 export interface PipelineSettings extends DecodeLimits {
@@ -51,6 +54,12 @@ export async function removeBackground(
   registry: ModelRegistry,
   settings: PipelineSettings,
 ): Promise<RemoveBackgroundResult> {
+  if ((options.refine ?? 'none') !== 'none' || (options.subject ?? 'all') !== 'all' || options.roi) {
+    throw new AppError(
+      'invalid_request',
+      'refine, subject and roi other than their defaults are not available yet',
+    );
+  }
   const spec = registry.resolve(options.model);
   const t0 = performance.now();
   const source = await probeImage(bytes, settings);
