@@ -9,5 +9,7 @@ export interface AppEnv {
     config: EdgeConfig;
     /** Date.now() when the request arrived, for Server-Timing. */
     startedAt: number;
+    /** Set when the request came in through the Shopify App Proxy with a valid signature. */
+    appProxy?: { shop: string; prefix: string };
   };
 }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { parseOriginPatterns, type OriginMatcher } from './cors';
 import { parseWarmupWindow, type WarmupWindow } from './warmup';
 
+export const DEFAULT_APP_PROXY_PREFIX = '/apps/bgremove';
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const commaList = z.string().transform((value) =>
@@ -45,7 +47,7 @@ export const envSchema = z.object({
   APP_PROXY_PREFIX: z
     .string()
     .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path like /apps/bgremove (no trailing slash)')
-    .default('/apps/bgremove'),
+    .default(DEFAULT_APP_PROXY_PREFIX),
   SHOPIFY_APP_SECRET: z.string().min(16, 'at least 16 characters').optional(),
 });
 

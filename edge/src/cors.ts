@@ -51,7 +51,8 @@ export const EXPOSED_HEADERS =
 export function corsMiddleware(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
-    if (!origin) return next();
+    // Through the app proxy a request is same-origin for the storefront (routes/app-proxy.ts).
+    if (!origin || c.get('appProxy')) return next();
     // The edge's own page (same origin) is always allowed; others must be in CORS_ORIGINS.
     const allowed = origin === new URL(c.req.url).origin || c.get('config').corsOrigins.matches(origin);
     const isPreflight = c.req.method === 'OPTIONS' && c.req.header('access-control-request-method');

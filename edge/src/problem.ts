@@ -59,5 +59,10 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   return response;
 };
 
-export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
-  renderError(new AppError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c);
+export const renderNotFound: NotFoundHandler<AppEnv> = (c) => {
+  const path = new URL(c.req.url).pathname;
+  // Through the app proxy, the path the storefront asked for is the one under the prefix.
+  const prefix = c.get('appProxy')?.prefix;
+  const asked = prefix ? path.slice(prefix.length) || '/' : path;
+  return renderError(new AppError('not_found', `no route for ${c.req.method} ${asked}`), c);
+};

@@ -33,7 +33,9 @@ let warnedMissingBinding = false;
  */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const limiter = c.env.RATE_LIMITER;
+    // Through the app proxy the shop is the client, limited once at the gate (routes/app-proxy.ts).
+    if (c.get('appProxy')) return next();
+    const limiter: RateLimit | undefined = c.env.RATE_LIMITER;
     if (!limiter) {
       if (!warnedMissingBinding) console.warn(JSON.stringify({ event: 'rate_limit_disabled' }));
       warnedMissingBinding = true;

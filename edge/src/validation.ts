@@ -1,18 +1,24 @@
 import { AppError, describeZodError, resultKey, resultOptionsOf, type ResultOptions } from '@bgremove/shared';
-import type { z } from 'zod';
+import type { Hook } from '@hono/zod-openapi';
+import type { AppEnv } from './app-env';
 import type { EdgeConfig, ServedModel } from './config';
 
-/** Parses the query string with a shared zod schema; repeated keys and bad values are invalid_request. */
-export function parseQuery<T extends z.ZodType>(schema: T, url: string): z.output<T> {
-  const params = new URL(url).searchParams;
-  const repeated = [...new Set([...params.keys()].filter((key) => params.getAll(key).length > 1))];
-  if (repeated.length > 0) {
-    throw new AppError('invalid_request', `parameter(s) given more than once: ${repeated.join(', ')}`);
+/**
+ * The routes' validation hook (@hono/zod-openapi runs the shared zod schemas of each route
+ * definition): a query with a repeated key, or any value the schema refuses, is invalid_request
+ * naming the offending fields.
+ */
+export const invalidRequestHook: Hook<unknown, AppEnv, string, undefined> = (result, c) => {
+  if (result.target === 'query') {
+    const params = new URL(c.req.url).searchParams;
+    const repeated = [...new Set([...params.keys()].filter((key) => params.getAll(key).length > 1))];
+    if (repeated.length > 0) {
+      throw new AppError('invalid_request', `parameter(s) given more than once: ${repeated.join(', ')}`);
+    }
   }
-  const parsed = schema.safeParse(Object.fromEntries(params));
-  if (!parsed.success) throw new AppError('invalid_request', describeZodError(parsed.error));
-  return parsed.data;
-}
+  if (!result.success) throw new AppError('invalid_request', describeZodError(result.error));
+  return undefined;
+};
 
 /** The requested model, or the default; only models in MODELS (and pinned) are accepted. */
 export function resolveModel(config: EdgeConfig, requested: string | undefined): ServedModel {

@@ -113,6 +113,28 @@ describe('Shopify app proxy', () => {
     await expectProblem(response, 401, 'unauthorized');
   });
 
+  it("validates the storefront query strictly, without Shopify's parameters", async () => {
+    const unknown = await viaProxy('/v1/lookup', await shopifyQuery(`sha256=${'c'.repeat(64)}&colour=red`));
+    const problem = await expectProblem(unknown, 400, 'invalid_request');
+    expect(problem.detail).toBe('unknown parameter(s): colour');
+    const bad = await viaProxy('/v1/remove-background', await shopifyQuery('output=mask'), {
+      method: 'POST',
+      body: uniqueImage(),
+      headers: { 'content-type': 'image/jpeg' },
+    });
+    expect((await expectProblem(bad, 400, 'invalid_request')).detail).toMatch(/^output:/);
+    expect(await backend.removeBackgroundCalls()).toBe(0);
+  });
+
+  it('serves only the storefront routes, and documents none of them under the prefix', async () => {
+    for (const path of ['/healthz', '/v1/status', '/openapi.json', '/v1/nothing']) {
+      const problem = await expectProblem(await viaProxy(path, await shopifyQuery('')), 404, 'not_found');
+      expect(problem.detail).toBe(`no route for GET ${path}`);
+    }
+    const doc = (await (await request('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/apps/'))).toEqual([]);
+  });
+
   it('leaves paths outside the prefix alone', async () => {
     const response = await request('/apps/bgremove-other/v1/lookup', { env: proxyEnv });
     await expectProblem(response, 404, 'not_found');

@@ -6,23 +6,55 @@ import {
   sha256Hex,
   type ResultOptions,
 } from '@bgremove/shared';
+import { createRoute, type RouteHandler } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { outcomeError } from '../backend-client';
 import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
+import { rateLimit } from '../rate-limit';
 import { findResult, resultHeaders, resultTiers, storeResult } from '../result-store';
 import { serverTiming } from '../server-timing';
 import { readUpload } from '../upload';
-import { parseQuery, resolveModel, resultKeyFor } from '../validation';
+import { resolveModel, resultKeyFor } from '../validation';
+import { image, multipartImage, problems, resultHeaders as resultHeadersDoc } from './openapi';
+
+export const removeBackgroundRoute = createRoute({
+  method: 'post',
+  path: '/v1/remove-background',
+  summary: 'Remove the background of an image (raw body or multipart field "image").',
+  middleware: [rateLimit()] as const,
+  request: {
+    query: removeBackgroundQuerySchema,
+    // Documentation only: readUpload enforces the size cap, sniffs the type and reads the size.
+    body: {
+      required: true,
+      content: {
+        'image/jpeg': image,
+        'image/png': image,
+        'image/webp': image,
+        'image/avif': image,
+        'multipart/form-data': multipartImage,
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'The matte or cutout.',
+      headers: resultHeadersDoc,
+      content: { 'image/png': image, 'image/webp': image },
+    },
+    ...problems(400, 413, 415, 422, 429, 500, 502, 503, 504),
+  },
+});
 
 /**
  * POST /v1/remove-background: validate, hash, answer from the cache or R2 when the result exists,
  * else one (coalesced) backend call whose result is stored after the reply.
  */
-export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Response> {
+export const removeBackground: RouteHandler<typeof removeBackgroundRoute, AppEnv> = async (c) => {
   const config = c.get('config');
-  const query = parseQuery(removeBackgroundQuerySchema, c.req.url);
+  const query = c.req.valid('query');
   const options = resultOptionsOf(query);
   const model = resolveModel(config, query.model);
   const upload = await readUpload(c.req.raw, config);
@@ -75,7 +107,7 @@ export async function removeBackgroundRoute(c: Context<AppEnv>): Promise<Respons
     edgeTiming(c, validatedAt, hashedAt, { backend: backendMs, inference: outcome.inferenceMs }),
   );
   return new Response(outcome.body, { headers });
-}
+};
 
 /** Every result option as R2 metadata (strings; an unset optional one as `none`), model excepted. */
 function optionMetadata(options: ResultOptions): Record<string, string> {

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import { createRoute, type RouteHandler } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { backendFetch } from '../backend-fetch';
@@ -50,11 +50,18 @@ async function probeBackend(config: EdgeConfig): Promise<BackendStatus> {
   }
 }
 
+export const statusRoute = createRoute({
+  method: 'get',
+  path: '/v1/status',
+  summary: 'Edge models, backend readiness and models (cached for a few seconds).',
+  responses: { 200: { description: 'Status.' } },
+});
+
 /**
  * GET /v1/status — the edge's models, and the backend's readiness and models, probed at most once
  * per STATUS_CACHE_SECONDS per isolate. Always 200: `backend.ready` says whether uploads will work now.
  */
-export async function statusRoute(c: Context<AppEnv>): Promise<Response> {
+export const status: RouteHandler<typeof statusRoute, AppEnv> = async (c) => {
   const config = c.get('config');
   const now = Date.now();
   if (!cached || now - cached.at >= config.statusCacheSeconds * 1000) {
@@ -73,4 +80,4 @@ export async function statusRoute(c: Context<AppEnv>): Promise<Response> {
     edge: { ok: true, default_model: config.defaultModel, models: served },
     backend: cached.status,
   });
-}
+};

@@ -1,0 +1,29 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../app-env';
+import { invalidRequestHook } from '../validation';
+import { health, healthRoute } from './health';
+import { lookup, lookupRoute } from './lookup';
+import { removeBackground, removeBackgroundRoute } from './remove-background';
+import { resultKeyHook, results, resultsRoute } from './results';
+import { status, statusRoute } from './status';
+
+/**
+ * The route table. Each route is defined once (createRoute: method, path, the shared zod schemas
+ * that validate it, its responses) next to its handler in routes/*.ts, and registered here with
+ * app.openapi, which both validates requests and documents them in /openapi.json.
+ */
+
+/** What a storefront calls: served on the public API and, unchanged, under the Shopify app proxy. */
+export function storefrontRoutes(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: invalidRequestHook })
+    .openapi(removeBackgroundRoute, removeBackground)
+    .openapi(resultsRoute, results, resultKeyHook)
+    .openapi(lookupRoute, lookup);
+}
+
+/** The service's own routes: public API only. */
+export function serviceRoutes(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: invalidRequestHook })
+    .openapi(healthRoute, health)
+    .openapi(statusRoute, status);
+}
