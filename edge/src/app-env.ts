@@ -1,9 +1,8 @@
 import type { EdgeConfig } from './config';
-import type { EdgeEnv } from './env';
 
 /** Hono's generics for this app: the bindings and what middleware puts on the context. */
 export interface AppEnv {
-  Bindings: EdgeEnv;
+  Bindings: Env;
   Variables: {
     requestId: string;
     config: EdgeConfig;

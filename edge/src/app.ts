@@ -3,7 +3,6 @@ import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
 import { configFor, DEFAULT_APP_PROXY_PREFIX } from './config';
 import { corsMiddleware } from './cors';
-import type { EdgeEnv } from './env';
 import { renderError, renderNotFound, requestContext } from './problem';
 import { appProxyGate } from './routes/app-proxy';
 import { serviceRoutes, storefrontRoutes } from './routes/index';
@@ -31,7 +30,7 @@ export function createApp(appProxyPrefix: string): OpenAPIHono<AppEnv> {
 const apps = new Map<string, OpenAPIHono<AppEnv>>();
 
 /** The app for this env's APP_PROXY_PREFIX, built once per prefix for the isolate's life. */
-export function appFor(env: EdgeEnv): OpenAPIHono<AppEnv> {
+export function appFor(env: Env): OpenAPIHono<AppEnv> {
   let prefix = DEFAULT_APP_PROXY_PREFIX;
   try {
     prefix = configFor(env).appProxyPrefix;

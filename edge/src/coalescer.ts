@@ -1,7 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { removeBackgroundOnBackend, type BackendJob, type BackendOutcome } from './backend-client';
 import { configFor } from './config';
-import type { EdgeEnv } from './env';
 
 export type CoalescedOutcome = BackendOutcome & { role: 'MISS' | 'COALESCED' };
 
@@ -11,7 +10,7 @@ export type CoalescedOutcome = BackendOutcome & { role: 'MISS' | 'COALESCED' };
  * kept for COALESCE_LINGER_MS so that uploads arriving before the R2 write lands reuse it too.
  * Nothing is persisted: a restarted instance just runs the next request itself.
  */
-export class ResultCoalescer extends DurableObject<EdgeEnv> {
+export class ResultCoalescer extends DurableObject<Env> {
   #inflight: Promise<BackendOutcome> | undefined;
   #recent: { outcome: BackendOutcome; until: number } | undefined;
 
@@ -39,7 +38,7 @@ export class ResultCoalescer extends DurableObject<EdgeEnv> {
  * backend: its failures are outcomes), the request goes to the backend directly rather than fail.
  */
 export async function coalescedRemoveBackground(
-  env: EdgeEnv,
+  env: Env,
   key: string,
   job: BackendJob,
 ): Promise<CoalescedOutcome> {

@@ -44,7 +44,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const headers = c.req.raw.headers;
     // The per-IP cap (a higher limit, its own binding) stops one client from escaping the
     // per-shop limit by naming a different shop on every request.
-    const ipLimiter = c.env.RATE_LIMITER_IP;
+    const ipLimiter: RateLimit | undefined = c.env.RATE_LIMITER_IP;
     const [perShop, perIp] = await Promise.all([
       limiter.limit({ key: rateLimitKey(headers) }),
       ipLimiter ? ipLimiter.limit({ key: clientIp(headers) }) : { success: true },

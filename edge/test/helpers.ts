@@ -5,10 +5,8 @@ import worker from '../src/index';
 import type { BackendMode, RecordedRequest } from './backend-control';
 import './provided-context';
 
-import type { EdgeEnv } from '../src/env';
-
-/** The test bindings (vitest.config.ts) typed as the Worker sees them. */
-export const env = workersEnv as unknown as Omit<typeof workersEnv, 'COALESCER' | 'RATE_LIMITER'> & EdgeEnv;
+/** The test bindings (vitest.config.ts): the Worker's Env plus the test-only ones (env.d.ts). */
+export const env: Env = workersEnv;
 
 export interface BackendCalls {
   counts: Record<string, number>;

@@ -1,7 +1,7 @@
 import { MODEL_MANIFEST, findModel, modelIdSchema } from '@bgremove/shared';
 import { z } from 'zod';
-import { parseOriginPatterns, type OriginMatcher } from './cors';
-import { parseWarmupWindow, type WarmupWindow } from './warmup';
+import { parseOriginPatterns, type OriginMatcher } from './origins';
+import { parseWarmupWindow, type WarmupWindow } from './warmup-window';
 
 export const DEFAULT_APP_PROXY_PREFIX = '/apps/bgremove';
 

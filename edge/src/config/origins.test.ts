@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOriginPatterns } from './cors';
+import { parseOriginPatterns } from './origins';
 
 describe('parseOriginPatterns', () => {
   const matcher = parseOriginPatterns(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWithinWarmupWindow, parseWarmupWindow } from './warmup';
+import { isWithinWarmupWindow, parseWarmupWindow } from './warmup-window';
 
 describe('warm-up window', () => {
   const berlin = parseWarmupWindow('Europe/Berlin', 'mon-fri', '07-21');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config';
+import { ConfigError, parseConfig } from './index';
 
 const minimal = { BACKEND_URL: 'http://127.0.0.1:8080/' };
 
