@@ -12,6 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { createServer } from 'node:net';
+import { parseServerTiming } from '@bgremove/shared';
 import { FakeBackend } from '../test/fake-backend';
 import { load, summarize, timedRequest, type LoadResult } from './load';
 import { makeJpeg } from './make-jpeg';
@@ -91,10 +92,8 @@ async function startWorker(backendUrl: string) {
 const fmt = (r: LoadResult) =>
   `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  (${r.requests} ok, ${r.errors} errors)`;
 
-function serverTimingDur(header: string | string[] | undefined, name: string): number {
-  const m = new RegExp(`(?:^|,)\\s*${name};dur=([\\d.]+)`).exec(String(header ?? ''));
-  return m ? Number(m[1]) : NaN;
-}
+const serverTimingDur = (header: string | string[] | undefined, name: string): number =>
+  parseServerTiming(String(header ?? ''))[name] ?? NaN;
 
 async function main() {
   const cpu = cpus();

@@ -4,6 +4,7 @@ import {
   HEADERS,
   OUTPUT_CONTENT_TYPES,
   isErrorCode,
+  parseServerTiming,
   resultOptionsQuery,
   type ErrorCode,
   type ResultOptions,
@@ -147,7 +148,6 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
   }
   const started = Date.now();
   const body = await response.arrayBuffer();
-  const inference = /(?:^|,)\s*inference;dur=([\d.]+)/.exec(response.headers.get(HEADERS.serverTiming) ?? '');
   return {
     ok: true,
     body,
@@ -155,7 +155,7 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
     width: response.headers.get(HEADERS.imageWidth) ?? '',
     height: response.headers.get(HEADERS.imageHeight) ?? '',
     backendMs: headersMs + (Date.now() - started),
-    inferenceMs: inference ? Number(inference[1]) : undefined,
+    inferenceMs: parseServerTiming(response.headers.get(HEADERS.serverTiming)).inference,
   };
 }
 

@@ -1,15 +1,12 @@
-import { AppError } from '@bgremove/shared';
+import { AppError, requestIdFrom } from '@bgremove/shared';
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { AppEnv } from './app-env';
 import { configFor, ConfigError } from './config';
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 /** Gives every request an id (the caller's X-Request-Id when sane) and parses the config once. */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     c.set('startedAt', Date.now());
     c.set('config', configFor(c.env));
@@ -54,9 +51,7 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     );
     appError = new AppError('internal', configProblem ? 'The edge is misconfigured.' : 'Internal error.');
   }
-  const response = appError.toResponse(requestId);
-  response.headers.set('x-request-id', requestId);
-  return response;
+  return appError.toResponse(requestId);
 };
 
 export const renderNotFound: NotFoundHandler<AppEnv> = (c) => {

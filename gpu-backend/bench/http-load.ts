@@ -1,7 +1,7 @@
 /** Requests to the running backend: timed one at a time, in concurrent loops, and a liveness probe. */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HEADERS, type OutputKind } from '@bgremove/shared';
+import { HEADERS, parseServerTiming, type OutputKind } from '@bgremove/shared';
 
 export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'encode'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -12,17 +12,6 @@ export interface RequestSample {
   /** The server's Server-Timing entries in ms (the stages, and `total` for the handler). */
   serverTiming: Record<string, number>;
   bytes: number;
-}
-
-/** `decode;dur=12.3, inference;dur=2250.0` to `{ decode: 12.3, inference: 2250 }`. */
-export function parseServerTiming(header: string | null): Record<string, number> {
-  const timing: Record<string, number> = {};
-  for (const entry of (header ?? '').split(',')) {
-    const [name, ...params] = entry.trim().split(';');
-    const dur = params.map((p) => p.trim()).find((p) => p.startsWith('dur='));
-    if (name && dur) timing[name] = Number(dur.slice(4));
-  }
-  return timing;
 }
 
 export async function postImage(baseUrl: string, body: Buffer, output: OutputKind): Promise<RequestSample> {

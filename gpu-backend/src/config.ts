@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MODEL_MANIFEST, findModel, type ModelManifest } from '@bgremove/shared';
+import {
+  DEFAULT_LIMITS,
+  envInt as int,
+  envList,
+  findModel,
+  MODEL_MANIFEST,
+  parseVars,
+  type ModelManifest,
+} from '@bgremove/shared';
 import { z } from 'zod';
 import { MEMORY_PROFILES } from './inference/session-options';
 
@@ -9,14 +17,6 @@ export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/weights', 
 
 const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-
-const splitList = (value: string): string[] =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /**
  * Every environment variable the backend reads, with its default. Parsed once at start; a bad
@@ -27,12 +27,8 @@ export const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   MODELS_DIR: z.string().default(DEFAULT_MODELS_DIR),
   /** Models to load and serve, comma-separated; the first is the default. */
-  MODELS: z.string().transform(splitList).pipe(z.array(z.string()).min(1)).default([MODEL_MANIFEST.default]),
-  ORT_PROVIDERS: z
-    .string()
-    .transform(splitList)
-    .pipe(z.array(z.enum(PROVIDERS)).min(1))
-    .default(['cpu']),
+  MODELS: envList.pipe(z.array(z.string()).min(1)).default([MODEL_MANIFEST.default]),
+  ORT_PROVIDERS: envList.pipe(z.array(z.enum(PROVIDERS)).min(1)).default(['cpu']),
   /** Intra-op threads per ONNX session; 0 = one per core. */
   ORT_INTRA_OP_THREADS: int(0, 1024).default(0),
   /** ONNX Runtime memory/speed trade-off on the CPU: fast, balanced or lean. */
@@ -40,8 +36,8 @@ export const envSchema = z.object({
   /** Sessions (worker threads) per model; more than 1 only pays on a GPU. */
   SESSIONS_PER_MODEL: int(1, 16).default(1),
   BACKEND_SHARED_SECRET: z.string().min(16, 'at least 16 characters').optional(),
-  MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(25 * 1024 * 1024),
-  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(DEFAULT_LIMITS.maxBodyBytes),
+  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(DEFAULT_LIMITS.maxInputPixels),
   /** Requests processed at once (decode, inference, encode overlap across them). */
   MAX_CONCURRENCY: int(1, 256).default(2),
   /** Requests allowed to wait; beyond this, 503 overloaded. */
@@ -72,13 +68,11 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   manifest: ModelManifest = MODEL_MANIFEST,
 ): BackendConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  const parsed = parseVars(envSchema, env);
+  if (!parsed.ok) {
+    throw new ConfigError(`invalid configuration:\n${parsed.issues.map((line) => `  ${line}`).join('\n')}`);
   }
-  const config = parsed.data;
+  const config = parsed.vars;
   for (const id of config.MODELS) {
     const spec = findModel(id, manifest);
     if (!spec) {

@@ -1,3 +1,5 @@
+import { HEADERS } from './protocol';
+
 /**
  * The closed set of error codes both services answer with, and the one shape they are sent in:
  * RFC 9457 problem+json. Public text is generic; causes belong in logs, never in a response.
@@ -85,10 +87,11 @@ export class AppError extends Error {
     return headers;
   }
 
+  /** The one rendering of an error, for both services: problem+json, no-store, X-Request-Id. */
   toResponse(requestId: string): Response {
     return new Response(JSON.stringify(this.toProblem(requestId)), {
       status: this.status,
-      headers: this.headers(),
+      headers: { ...this.headers(), [HEADERS.requestId]: requestId },
     });
   }
 }

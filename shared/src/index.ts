@@ -7,3 +7,7 @@ export * from './roi';
 export * from './signature';
 export * from './image-type';
 export * from './image-header';
+export * from './http';
+export * from './env';
+export * from './zod-issues';
+export * from './models-response';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  describeZodError,
-  lookupQuerySchema,
-  removeBackgroundQuerySchema,
-  resultOptionsOf,
-  resultOptionsQuery,
-} from './query';
+import { lookupQuerySchema, removeBackgroundQuerySchema, resultOptionsOf, resultOptionsQuery } from './query';
 import { MODEL_MANIFEST, servableModelIds } from './model-manifest';
+import { describeZodError } from './zod-issues';
 
 describe('query schemas', () => {
   it('fills defaults and coerces max_side', () => {

@@ -97,14 +97,3 @@ export const lookupQuerySchema = z.strictObject({
   ...resultOptionsShape,
 });
 export type LookupQuery = z.infer<typeof lookupQuerySchema>;
-
-/** One line naming every offending field, for problem+json details. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const field = issue.path.length > 0 ? issue.path.join('.') : '(query)';
-      if (issue.code === 'unrecognized_keys') return `unknown parameter(s): ${issue.keys.join(', ')}`;
-      return `${field}: ${issue.message}`;
-    })
-    .join('; ');
-}

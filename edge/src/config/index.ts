@@ -1,18 +1,17 @@
-import { MODEL_MANIFEST, findModel, modelIdSchema } from '@bgremove/shared';
+import {
+  DEFAULT_LIMITS,
+  envInt as int,
+  envList,
+  findModel,
+  MODEL_MANIFEST,
+  modelIdSchema,
+  parseVars,
+} from '@bgremove/shared';
 import { z } from 'zod';
 import { parseOriginPatterns, type OriginMatcher } from './origins';
 import { parseWarmupWindow, type WarmupWindow } from './warmup-window';
 
 export const DEFAULT_APP_PROXY_PREFIX = '/apps/bgremove';
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const commaList = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-);
 
 /**
  * Every var and secret the Worker reads, with its default (documented in edge/README.md).
@@ -24,10 +23,10 @@ export const envSchema = z.object({
     .transform((url) => url.replace(/\/+$/, '')),
   BACKEND_SHARED_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   GCP_SERVICE_ACCOUNT_KEY: z.string().optional(),
-  MODELS: commaList.pipe(z.array(modelIdSchema).min(1)).default([MODEL_MANIFEST.default]),
+  MODELS: envList.pipe(z.array(modelIdSchema).min(1)).default([MODEL_MANIFEST.default]),
   DEFAULT_MODEL: modelIdSchema.optional(),
-  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(25 * 1024 * 1024),
-  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(DEFAULT_LIMITS.maxBodyBytes),
+  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(DEFAULT_LIMITS.maxInputPixels),
   BACKEND_TIMEOUT_MS: int(100, 600_000).default(60_000),
   BACKEND_RETRY_BUDGET_MS: int(0, 300_000).default(20_000),
   BACKEND_RETRY_BASE_MS: int(1, 10_000).default(200),
@@ -97,15 +96,9 @@ function servedModels(ids: string[]): Map<string, ServedModel> {
 
 /** Parses the Worker env into a frozen config, or throws ConfigError naming every bad var. */
 export function parseConfig(env: object): EdgeConfig {
-  const strings = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => typeof v === 'string' && v !== ''),
-  );
-  const parsed = envSchema.safeParse(strings);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid edge configuration: ${lines.join('; ')}`);
-  }
-  const e = parsed.data;
+  const parsed = parseVars(envSchema, env);
+  if (!parsed.ok) throw new ConfigError(`invalid edge configuration: ${parsed.issues.join('; ')}`);
+  const e = parsed.vars;
   const models = servedModels(e.MODELS);
   const defaultModel =
     e.DEFAULT_MODEL ?? (models.has(MODEL_MANIFEST.default) ? MODEL_MANIFEST.default : e.MODELS[0]!);

@@ -3,6 +3,7 @@ import {
   removeBackgroundQuerySchema,
   RESULT_OPTION_NAMES,
   resultOptionsOf,
+  serverTiming,
   sha256Hex,
   type ResultOptions,
 } from '@bgremove/shared';
@@ -14,7 +15,6 @@ import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
 import { rateLimit } from '../rate-limit';
 import { findResult, resultHeaders, resultTiers, storeResult } from '../result-store';
-import { serverTiming } from '../server-timing';
 import { readUpload } from '../upload';
 import { resolveModel, resultKeyFor } from '../validation';
 import { image, multipartImage, problems, resultHeaders as resultHeadersDoc } from './openapi';

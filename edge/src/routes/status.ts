@@ -1,28 +1,15 @@
 import { createRoute, type RouteHandler } from '@hono/zod-openapi';
-import { z } from 'zod';
+import { modelsResponseSchema, type ModelsResponse } from '@bgremove/shared';
 import type { AppEnv } from '../app-env';
 import { backendFetch } from '../backend-fetch';
 import type { EdgeConfig } from '../config';
 
 const STATUS_TIMEOUT_MS = 3_000;
 
-const modelsSchema = z.object({
-  default: z.string(),
-  models: z.array(
-    z.object({
-      id: z.string(),
-      family: z.string(),
-      sha256: z.string().nullable(),
-      loaded: z.boolean(),
-      ready: z.boolean(),
-    }),
-  ),
-});
-
 export interface BackendStatus {
   reachable: boolean;
   ready: boolean;
-  models: z.infer<typeof modelsSchema>['models'] | null;
+  models: ModelsResponse['models'] | null;
   checked_at: string;
 }
 
@@ -36,7 +23,7 @@ async function probeBackend(config: EdgeConfig): Promise<BackendStatus> {
       backendFetch(config, { method: 'GET', pathAndQuery: '/v1/models', timeoutMs: STATUS_TIMEOUT_MS }),
     ]);
     await ready.body?.cancel();
-    const parsed = models.ok ? modelsSchema.safeParse(await models.json()) : undefined;
+    const parsed = models.ok ? modelsResponseSchema.safeParse(await models.json()) : undefined;
     if (!models.ok) await models.body?.cancel();
     return {
       reachable: true,

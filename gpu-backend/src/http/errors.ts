@@ -1,4 +1,4 @@
-import { AppError, PROBLEM_CONTENT_TYPE, problemBody } from '@bgremove/shared';
+import { AppError } from '@bgremove/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { AppEnv } from './context';
 
@@ -18,23 +18,12 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   return problem(c, appError);
 };
 
+/** The shared rendering (problem+json, no-store, Retry-After, X-Request-Id) with this request's id. */
 export function problem(c: Context<AppEnv>, error: AppError): Response {
-  return new Response(JSON.stringify(error.toProblem(c.get('requestId') ?? 'unknown')), {
-    status: error.status,
-    headers: { ...error.headers(), 'x-request-id': c.get('requestId') ?? '' },
-  });
+  return error.toResponse(c.get('requestId') ?? 'unknown');
 }
 
 export const handleNotFound: NotFoundHandler<AppEnv> = (c) => {
   c.set('outcome', 'not_found');
-  return c.body(
-    JSON.stringify(
-      problemBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')),
-    ),
-    404,
-    {
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'cache-control': 'no-store',
-    },
-  );
+  return problem(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`));
 };

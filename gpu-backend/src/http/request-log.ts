@@ -1,12 +1,10 @@
-import { HEADERS } from '@bgremove/shared';
+import { HEADERS, requestIdFrom } from '@bgremove/shared';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from '../observability/logger';
 import { traceField } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { AppEnv } from './context';
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Request id, a child logger, and one structured access-log line plus metrics per request. */
 export function requestLog(
@@ -16,8 +14,7 @@ export function requestLog(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header(HEADERS.requestId);
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdFrom(c.req.header(HEADERS.requestId));
     c.set('requestId', requestId);
     c.set(
       'logger',

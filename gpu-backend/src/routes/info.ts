@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Hono } from 'hono';
 import { listSupportedBackends } from 'onnxruntime-node';
 import sharp from 'sharp';
-import { PIPELINE_VERSION } from '@bgremove/shared';
+import { PIPELINE_VERSION, type ModelsResponse } from '@bgremove/shared';
 import type { AppDeps, AppEnv } from '../http/context';
 
 const require = createRequire(import.meta.url);
@@ -27,8 +27,9 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
     libvips: sharp.versions.vips,
   };
 
+  // The shared contract (what the edge reads), with every other status field on top.
   app.get('/v1/models', (c) =>
-    c.json({ default: registry.defaultModelId, models: registry.status() }, 200, {
+    c.json({ default: registry.defaultModelId, models: registry.status() } satisfies ModelsResponse, 200, {
       'cache-control': 'no-store',
     }),
   );

@@ -1,4 +1,10 @@
-import { AppError, HEADERS, describeZodError, removeBackgroundQuerySchema } from '@bgremove/shared';
+import {
+  AppError,
+  HEADERS,
+  describeZodError,
+  removeBackgroundQuerySchema,
+  serverTiming,
+} from '@bgremove/shared';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../http/context';
 import { removeBackground, type RemoveBackgroundResult } from '../pipeline/remove-background';
@@ -31,17 +37,16 @@ function untilAborted<T>(
   });
 }
 
-function serverTiming(result: RemoveBackgroundResult, totalMs: number): string {
+function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
   const t = result.timings;
-  const parts: [string, number][] = [
-    ['decode', t.decode],
-    ['preprocess', t.preprocess],
-    ['inference', t.inference],
-    ['postprocess', t.postprocess],
-    ['encode', t.encode],
-    ['total', totalMs],
-  ];
-  return parts.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(', ');
+  return serverTiming({
+    decode: t.decode,
+    preprocess: t.preprocess,
+    inference: t.inference,
+    postprocess: t.postprocess,
+    encode: t.encode,
+    total: totalMs,
+  });
 }
 
 export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -82,7 +87,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
       [HEADERS.modelSha256]: result.model.sha256 ?? '',
       [HEADERS.imageWidth]: String(result.width),
       [HEADERS.imageHeight]: String(result.height),
-      [HEADERS.serverTiming]: serverTiming(result, totalMs),
+      [HEADERS.serverTiming]: stageTiming(result, totalMs),
     });
   });
 
