@@ -1,4 +1,4 @@
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 // wrangler/miniflare would otherwise try the network (TOOLCHAIN.md).
@@ -7,6 +7,9 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 process.env.WRANGLER_HIDE_BANNER ??= 'true';
 
 const TEST_SECRET = 'test-shared-secret-0123456789';
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+// The repo's D1 migrations, applied to the local database by test/apply-migrations.ts.
+const migrations = await readD1Migrations(new URL('./migrations', import.meta.url).pathname);
 
 /**
  * Tests run inside workerd with the real local R2, Cache API, Durable Objects and ratelimits from
@@ -35,6 +38,8 @@ export default defineConfig({
           WARMUP_HOURS: '07-21',
           TEST_CONTROL_URL: `http://127.0.0.1:${inject('controlPort')}`,
           TEST_SECRET,
+          ADMIN_TOKEN,
+          TEST_MIGRATIONS: migrations,
         },
         ratelimits: {
           RATE_LIMITER: { simple: { limit: 20, period: 60 } },
@@ -46,6 +51,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts', './test/token-endpoint-setup.ts'],
+    setupFiles: ['./test/apply-migrations.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
   },

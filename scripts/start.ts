@@ -2,7 +2,10 @@
  * `npm start`: the whole product on this machine. Installs missing model weights, builds and
  * starts the backend on CPU, starts the edge in workerd wired to it with a secret made for this
  * run, waits until both are ready and prints the URL to open. Ctrl-C or SIGTERM stops both
- * (their whole process groups). Local R2, Cache and Durable Object state persists in .state/.
+ * (their whole process groups). Local R2, Cache, D1 and Durable Object state persists in .state/;
+ * the D1 migrations are applied to it first. The local admin token (.state/admin-token) and API
+ * key (.state/api-key.json) are made on the first run and kept; the key is printed with a curl
+ * example of the remove.bg-compatible API.
  *
  * Environment: EDGE_PORT (8787), BACKEND_PORT (8080), MODELS_MIRROR and MODELS (for the model
  * installer and the backend), STATE_DIR (.state), CORS_ORIGINS (extra origins for the edge);
@@ -11,7 +14,16 @@
 import { join, resolve } from 'node:path';
 import { formatBackendLine, formatEdgeLine, prefix, type Source } from './lib/log-format';
 import { isPortFree, runToCompletion, StartError, type ManagedProcess } from './lib/processes';
-import { BACKEND_DIR, generateSecret, REPO_ROOT, startBackend, startEdge, waitUntilReady } from './lib/stack';
+import { AdminClient, ensureLocalKey, localAdminToken } from './lib/admin-client';
+import {
+  applyLocalMigrations,
+  BACKEND_DIR,
+  generateSecret,
+  REPO_ROOT,
+  startBackend,
+  startEdge,
+  waitUntilReady,
+} from './lib/stack';
 
 interface StartEnv {
   EDGE_PORT: number;
@@ -106,6 +118,13 @@ async function main(): Promise<void> {
     cwd: BACKEND_DIR,
   });
 
+  const persistTo = join(stateDir, 'wrangler');
+  say('start', 'applying the D1 migrations (edge/migrations) to the local database');
+  await applyLocalMigrations(persistTo, (line) => {
+    if (/migration|executed|error/i.test(line)) say('start', line.trim());
+  });
+  const adminToken = await localAdminToken(join(stateDir, 'admin-token'));
+
   const secret = generateSecret();
   const backendUrl = `http://127.0.0.1:${env.BACKEND_PORT}`;
   const backend = startBackend({
@@ -118,9 +137,9 @@ async function main(): Promise<void> {
     port: env.EDGE_PORT,
     backendUrl,
     secret,
-    persistTo: join(stateDir, 'wrangler'),
+    persistTo,
     runDir: join(stateDir, 'run'),
-    vars: env.CORS_ORIGINS ? { CORS_ORIGINS: env.CORS_ORIGINS } : {},
+    vars: { ADMIN_TOKEN: adminToken, ...(env.CORS_ORIGINS ? { CORS_ORIGINS: env.CORS_ORIGINS } : {}) },
     onLine: (line) => {
       const formatted = formatEdgeLine(line);
       if (formatted !== undefined) say('edge', formatted);
@@ -132,6 +151,10 @@ async function main(): Promise<void> {
     waitUntilReady(backend, `${backendUrl}/readyz`, env.BACKEND_READY_TIMEOUT_MS),
     waitUntilReady(edge, `${edge.url}/healthz`, 60_000),
   ]);
+  const localKey = await ensureLocalKey(
+    new AdminClient(edge.url, adminToken),
+    join(stateDir, 'api-key.json'),
+  );
   for (const child of children) {
     void child.exited.then(async ({ code, signal }) => {
       if (stopping) return;
@@ -150,7 +173,14 @@ async function main(): Promise<void> {
       '',
       `  edge API   ${edge.url}/v1/remove-background, /v1/lookup, /v1/results/<key>, /v1/status`,
       `  backend    ${backendUrl} (requests signed with a secret made for this run)`,
-      `  state      ${stateDir} (local R2, Cache API and Durable Objects; delete it to start afresh)`,
+      `  state      ${stateDir} (local R2, Cache API, D1 and Durable Objects; delete it to start afresh)`,
+      '',
+      `  API key    ${localKey.key}   (${localKey.id}, ${localKey.created ? 'new' : 'kept'} in ${join(stateDir, 'api-key.json')})`,
+      '  remove.bg-compatible API:',
+      `    curl -s -H 'X-Api-Key: ${localKey.key}' -F image_file=@photo.jpg -F size=auto \\`,
+      `      ${edge.url}/v1.0/removebg -o no-bg.png`,
+      `    curl -s -H 'X-Api-Key: ${localKey.key}' ${edge.url}/v1.0/account`,
+      `  keys       npm run keys -- list|create|revoke|usage   (EDGE_URL=${edge.url})`,
       '',
       '  Ctrl-C stops both.',
       '',

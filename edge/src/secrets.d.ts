@@ -9,5 +9,7 @@ declare namespace Cloudflare {
     GCP_SERVICE_ACCOUNT_KEY?: string;
     /** The Shopify app's API secret; unset: the app proxy refuses every request. */
     SHOPIFY_APP_SECRET?: string;
+    /** Bearer token of the admin API (/admin/v1); unset: the admin API is off. */
+    ADMIN_TOKEN?: string;
   }
 }

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onExit, spawnManaged, StartError, type ManagedProcess } from './processes';
+import { onExit, runToCompletion, spawnManaged, StartError, type ManagedProcess } from './processes';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BACKEND_DIR = join(REPO_ROOT, 'gpu-backend');
@@ -46,6 +46,26 @@ export function startBackend(options: BackendOptions): ManagedProcess {
     },
     onLine: options.onLine,
   });
+}
+
+/**
+ * Applies the repo's D1 migrations (edge/migrations/) to the local database under `persistTo`
+ * (the same folder `wrangler dev --persist-to` uses); already applied ones are skipped.
+ */
+export async function applyLocalMigrations(
+  persistTo: string,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  await runToCompletion(
+    'the D1 migrations (wrangler d1 migrations apply --local)',
+    WRANGLER,
+    ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo, '--config', 'wrangler.toml'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...WRANGLER_OFFLINE_ENV, FORCE_COLOR: '0', CI: 'true' },
+      onLine: onLine ?? (() => {}),
+    },
+  );
 }
 
 export interface EdgeOptions {

@@ -16,6 +16,7 @@ export const EDGE_SECRETS = [
   'BACKEND_SHARED_SECRET',
   'GCP_SERVICE_ACCOUNT_KEY',
   'SHOPIFY_APP_SECRET',
+  'ADMIN_TOKEN',
 ] as const;
 
 export const DEPLOY_EDGE_USAGE = `Usage: npm run deploy:edge -- --env dev|staging|production [--dry-run [--outdir DIR]]

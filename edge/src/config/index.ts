@@ -48,6 +48,8 @@ export const envSchema = z.object({
     .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path like /apps/bgremove (no trailing slash)')
     .default(DEFAULT_APP_PROXY_PREFIX),
   SHOPIFY_APP_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Bearer token of the admin API (routes/admin.ts); unset: the admin API is off. */
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export interface ServedModel {
@@ -77,6 +79,8 @@ export interface EdgeConfig {
   appProxyPrefix: string;
   /** Unset: requests under appProxyPrefix are refused (the proxy is off). */
   shopifyAppSecret: string | undefined;
+  /** Unset: the admin API (/admin/v1) refuses everything. */
+  adminToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +137,7 @@ export function parseConfig(env: object): EdgeConfig {
     publicBaseUrl: e.PUBLIC_BASE_URL,
     appProxyPrefix: e.APP_PROXY_PREFIX,
     shopifyAppSecret: e.SHOPIFY_APP_SECRET,
+    adminToken: e.ADMIN_TOKEN,
   });
 }
 

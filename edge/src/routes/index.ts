@@ -1,6 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../app-env';
 import { invalidRequestHook } from '../validation';
+import {
+  adminCreateKey,
+  adminCreateKeyRoute,
+  adminKeyUsage,
+  adminKeyUsageRoute,
+  adminListKeys,
+  adminListKeysRoute,
+  adminRevokeKey,
+  adminRevokeKeyRoute,
+} from './admin';
 import { health, healthRoute } from './health';
 import { lookup, lookupRoute } from './lookup';
 import { removeBackground, removeBackgroundRoute } from './remove-background';
@@ -25,5 +35,9 @@ export function storefrontRoutes(): OpenAPIHono<AppEnv> {
 export function serviceRoutes(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: invalidRequestHook })
     .openapi(healthRoute, health)
-    .openapi(statusRoute, status);
+    .openapi(statusRoute, status)
+    .openapi(adminCreateKeyRoute, adminCreateKey)
+    .openapi(adminListKeysRoute, adminListKeys)
+    .openapi(adminRevokeKeyRoute, adminRevokeKey)
+    .openapi(adminKeyUsageRoute, adminKeyUsage);
 }
