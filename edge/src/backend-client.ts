@@ -32,6 +32,8 @@ export type BackendOutcome =
       contentType: string;
       width: string;
       height: string;
+      /** X-Foreground-Box: `left,top,width,height` of the subject in the result, `none`, or '' when not sent. */
+      foreground: string;
       backendMs: number;
       inferenceMs: number | undefined;
     }
@@ -154,6 +156,7 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
     contentType: expected,
     width: response.headers.get(HEADERS.imageWidth) ?? '',
     height: response.headers.get(HEADERS.imageHeight) ?? '',
+    foreground: response.headers.get('x-foreground-box') ?? '',
     backendMs: headersMs + (Date.now() - started),
     inferenceMs: parseServerTiming(response.headers.get(HEADERS.serverTiming)).inference,
   };

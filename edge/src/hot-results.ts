@@ -1,3 +1,4 @@
+import type { ResultDetails } from './result-store';
 /**
  * The first cache tier: recent results in this isolate's memory, bounded in bytes, least recently
  * used out first. Results are immutable per key, so nothing here can go stale; it saves the Cache
@@ -7,6 +8,7 @@ export interface HotResult {
   body: ArrayBuffer;
   contentType: string;
   sourceSha256: string;
+  details?: ResultDetails;
 }
 
 export class HotResults {

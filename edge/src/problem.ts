@@ -2,6 +2,7 @@ import { AppError, requestIdFrom } from '@bgremove/shared';
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { AppEnv } from './app-env';
 import { configFor, ConfigError } from './config';
+import { fromAppError, RemoveBgError } from './removebg/errors';
 
 /** Gives every request an id (the caller's X-Request-Id when sane) and parses the config once. */
 export function requestContext(): MiddlewareHandler<AppEnv> {
@@ -25,6 +26,16 @@ function requestIdOf(c: Context<AppEnv>): string {
  */
 export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   const requestId = requestIdOf(c);
+  // remove.bg's API (/v1.0/) answers in remove.bg's error shape, whatever went wrong.
+  if (error instanceof RemoveBgError) return error.toResponse(requestId);
+  if (new URL(c.req.url).pathname.startsWith('/v1.0/')) {
+    console.error(
+      JSON.stringify({ event: 'unexpected_error', requestId, error: String(error), stack: error.stack }),
+    );
+    return (
+      error instanceof AppError ? fromAppError(error) : new RemoveBgError('unknown_error', 'Internal error.')
+    ).toResponse(requestId);
+  }
   let appError: AppError;
   if (error instanceof AppError) {
     appError = error;

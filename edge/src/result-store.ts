@@ -23,6 +23,37 @@ export interface StoredResult {
   size: number;
   contentType: string;
   sourceSha256: string;
+  /** What the backend said about the result, kept by every tier ('' when unknown). */
+  details?: ResultDetails;
+}
+
+/** The result's size and foreground box (`left,top,width,height`, or `none`), as the backend sent them. */
+export interface ResultDetails {
+  width: string;
+  height: string;
+  foreground: string;
+}
+
+const DETAIL_HEADERS = {
+  width: HEADERS.imageWidth,
+  height: HEADERS.imageHeight,
+  foreground: 'x-foreground-box',
+} as const;
+
+function detailsFromHeaders(headers: Headers): ResultDetails {
+  return {
+    width: headers.get(DETAIL_HEADERS.width) ?? '',
+    height: headers.get(DETAIL_HEADERS.height) ?? '',
+    foreground: headers.get(DETAIL_HEADERS.foreground) ?? '',
+  };
+}
+
+function detailsFromMetadata(metadata: Record<string, string> | undefined): ResultDetails {
+  return {
+    width: metadata?.width ?? '',
+    height: metadata?.height ?? '',
+    foreground: metadata?.foreground ?? '',
+  };
 }
 
 /** Where results live for one request: R2, this colo's cache under the Worker's origin, and memory. */
@@ -74,6 +105,7 @@ export async function findResult(
       size: Number(cached.headers.get('content-length') ?? 0),
       contentType: cached.headers.get('content-type') ?? 'application/octet-stream',
       sourceSha256: cached.headers.get(HEADERS.sourceSha256) ?? '',
+      details: detailsFromHeaders(cached.headers),
     };
     if (options.bodyless) {
       await cached.body?.cancel();
@@ -81,7 +113,7 @@ export async function findResult(
     }
     if (tiers.hot && found.size <= tiers.hot.maxItemBytes) {
       const body = await cached.arrayBuffer();
-      tiers.hot.set(key, { body, contentType: found.contentType, sourceSha256: found.sourceSha256 });
+      tiers.hot.set(key, { ...found, body });
       return { ...found, body };
     }
     return { ...found, body: cached.body };
@@ -90,18 +122,23 @@ export async function findResult(
   if (!object) return undefined;
   const contentType = object.httpMetadata?.contentType ?? 'application/octet-stream';
   const sourceSha256 = object.customMetadata?.source_sha256 ?? '';
-  if (!('body' in object)) return { body: null, size: object.size, contentType, sourceSha256 };
+  const details = detailsFromMetadata(object.customMetadata);
+  if (!('body' in object)) return { body: null, size: object.size, contentType, sourceSha256, details };
   const [forClient, forCache] = (object as R2ObjectBody).body.tee();
   options.waitUntil(
-    putInCache(tiers.origin, key, { body: forCache, size: object.size, contentType, sourceSha256 }),
+    putInCache(tiers.origin, key, { body: forCache, size: object.size, contentType, sourceSha256, details }),
   );
-  return { body: forClient, size: object.size, contentType, sourceSha256 };
+  return { body: forClient, size: object.size, contentType, sourceSha256, details };
 }
 
 async function putInCache(origin: string, key: string, result: StoredResult): Promise<void> {
   const headers = resultHeaders(key, result);
   headers.set('cache-control', IMMUTABLE);
   headers.set('content-length', String(result.size));
+  for (const [name, header] of Object.entries(DETAIL_HEADERS)) {
+    const value = result.details?.[name as keyof ResultDetails];
+    if (value) headers.set(header, value);
+  }
   await caches.default.put(cacheUrl(origin, key), new Response(result.body, { headers }));
 }
 
@@ -117,11 +154,13 @@ export async function storeResult(
     httpMetadata: { contentType, cacheControl: IMMUTABLE },
     customMetadata: { ...metadata },
   });
+  const details = detailsFromMetadata(metadata);
   await putInCache(tiers.origin, key, {
     body,
     size: body.byteLength,
     contentType,
     sourceSha256: metadata.source_sha256,
+    details,
   });
-  tiers.hot?.set(key, { body, contentType, sourceSha256: metadata.source_sha256 });
+  tiers.hot?.set(key, { body, contentType, sourceSha256: metadata.source_sha256, details });
 }

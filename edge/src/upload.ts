@@ -26,7 +26,7 @@ const tooLarge = (limit: number) =>
   new AppError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`);
 
 /** Reads a body stream, refusing it as soon as it passes `limit` bytes. */
-async function readLimited(
+export async function readLimited(
   body: ReadableStream<Uint8Array>,
   limit: number,
   maxBodyBytes: number,

@@ -2,7 +2,17 @@ import type { ErrorCode } from '@bgremove/shared';
 
 /** The fake backend's behaviour switches and call records (shared by Node and workerd sides). */
 export interface BackendMode {
-  kind: 'ok' | 'down' | 'unavailable' | 'overloaded' | 'hang' | 'problem' | 'error' | 'other-weights';
+  kind:
+    | 'ok'
+    | 'down'
+    | 'unavailable'
+    | 'overloaded'
+    | 'hang'
+    | 'problem'
+    | 'error'
+    | 'other-weights'
+    /** Results say X-Foreground-Box: none (nothing found). */
+    | 'no-foreground';
   /** Extra latency before answering remove-background (ok mode). */
   delayMs?: number;
   /** Answer this many remove-background calls 503 before behaving as `kind`. */

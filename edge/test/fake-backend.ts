@@ -246,6 +246,13 @@ export class FakeBackend {
       [HEADERS.modelSha256]: mode.kind === 'other-weights' ? 'f'.repeat(64) : model.sha256,
       [HEADERS.imageWidth]: String(Math.round(size.width * scale)),
       [HEADERS.imageHeight]: String(Math.round(size.height * scale)),
+      // A made-up box (the middle half), so the edge passing it on can be checked.
+      'x-foreground-box':
+        mode.kind === 'no-foreground'
+          ? 'none'
+          : [0.25, 0.25, 0.5, 0.5]
+              .map((f, i) => Math.floor(f * (i % 2 === 0 ? size.width : size.height) * scale))
+              .join(','),
       [HEADERS.serverTiming]: `inference;dur=${Date.now() - started}, total;dur=${Date.now() - started}`,
     });
     res.end(result);

@@ -12,6 +12,7 @@ import {
   adminRevokeKeyRoute,
 } from './admin';
 import { health, healthRoute } from './health';
+import { account, accountRoute, removeBg, removeBgRoute } from './removebg';
 import { lookup, lookupRoute } from './lookup';
 import { removeBackground, removeBackgroundRoute } from './remove-background';
 import { resultKeyHook, results, resultsRoute } from './results';
@@ -33,9 +34,23 @@ export function storefrontRoutes(): OpenAPIHono<AppEnv> {
 
 /** The service's own routes: public API only. */
 export function serviceRoutes(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({ defaultHook: invalidRequestHook })
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: invalidRequestHook });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Api-Key',
+    description: 'An API key from `npm run keys -- create` (remove.bg-compatible API).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN.',
+  });
+  return app
     .openapi(healthRoute, health)
     .openapi(statusRoute, status)
+    .openapi(removeBgRoute, removeBg)
+    .openapi(accountRoute, account)
     .openapi(adminCreateKeyRoute, adminCreateKey)
     .openapi(adminListKeysRoute, adminListKeys)
     .openapi(adminRevokeKeyRoute, adminRevokeKey)
