@@ -43,6 +43,9 @@ function pngHeader(width: number, height: number): Uint8Array {
   return out;
 }
 
+/** The shared test timeout (1.5 s) is for failure tests; on a loaded machine concurrent calls need longer. */
+const patient = { ...env, BACKEND_TIMEOUT_MS: '20000' };
+
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 
 async function newKey(spec: Partial<{ monthlyCredits: number; rateLimitPerMinute: number }> = {}) {
@@ -149,7 +152,9 @@ describe('POST /v1.0/removebg: keys and limits', () => {
     await backend.setMode({ kind: 'ok', delayMs: 100 });
     const n = 8;
     const responses = await Promise.all(
-      Array.from({ length: n }, () => removebg(key, form({ image_file: uniqueImage(), size: 'full' }))),
+      Array.from({ length: n }, () =>
+        removebg(key, form({ image_file: uniqueImage(), size: 'full' }), { env: patient }),
+      ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(n).fill(200));
     expect(responses.map((r) => r.headers.get('x-credits-charged'))).toEqual(Array(n).fill('1'));
@@ -164,7 +169,9 @@ describe('POST /v1.0/removebg: keys and limits', () => {
     const { key, record } = await newKey({ monthlyCredits: 3 });
     await backend.setMode({ kind: 'ok', delayMs: 200 });
     const responses = await Promise.all(
-      Array.from({ length: 6 }, () => removebg(key, form({ image_file: uniqueImage(), size: 'hd' }))),
+      Array.from({ length: 6 }, () =>
+        removebg(key, form({ image_file: uniqueImage(), size: 'hd' }), { env: patient }),
+      ),
     );
     expect(responses.filter((r) => r.status === 200)).toHaveLength(3);
     expect(responses.filter((r) => r.status === 402)).toHaveLength(3);

@@ -1,4 +1,4 @@
-import type { AppError} from '@bgremove/shared';
+import type { AppError } from '@bgremove/shared';
 import { type ErrorCode } from '@bgremove/shared';
 
 /**

@@ -91,6 +91,15 @@ export function backendOptions(
       `format=${params.format} is not available yet; use png or auto`,
     );
   }
+  const composing = [
+    params.bgColor !== undefined && 'bg_color',
+    params.crop && 'crop',
+    params.scale !== undefined && 'scale',
+    params.position !== undefined && params.position !== 'original' && 'position',
+  ].filter(Boolean);
+  if (composing.length > 0) {
+    throw new RemoveBgError('invalid_parameter', `${composing.join(', ')}: not available yet`);
+  }
   const outputMegapixels = Math.min(SIZES[params.size].megapixels, PNG_MAX_MEGAPIXELS);
   return resultOptionsOf({
     output: params.channels === 'alpha' ? 'matte' : 'cutout',
