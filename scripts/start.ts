@@ -11,7 +11,8 @@
  * installer and the backend), STATE_DIR (.state), CORS_ORIGINS (extra origins for the edge);
  * everything else is passed through to the backend (LOG_LEVEL, ORT_*, ...).
  */
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { formatBackendLine, formatEdgeLine, prefix, type Source } from './lib/log-format';
 import { isPortFree, runToCompletion, StartError, type ManagedProcess } from './lib/processes';
 import { AdminClient, ensureLocalKey, localAdminToken } from './lib/admin-client';
@@ -31,6 +32,23 @@ interface StartEnv {
   STATE_DIR: string;
   CORS_ORIGINS: string | undefined;
   BACKEND_READY_TIMEOUT_MS: number;
+}
+
+/** `comm` and parent of a process, from /proc/<pid>/stat; undefined where there is no /proc. */
+function procStat(pid: number): { comm: string; ppid: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), ppid: Number(rest[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent of `pid` when `pid` is a shell (npm runs scripts through `sh -c`). */
+function parentOfShell(pid: number): number | undefined {
+  const stat = procStat(pid);
+  return stat && ['sh', 'dash', 'bash', 'zsh', 'ash'].includes(basename(stat.comm)) ? stat.ppid : undefined;
 }
 
 const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -204,11 +222,19 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 // npm passes a SIGTERM to the shell that runs this script, and the shell dies without passing it
-// on: a parent that goes away (we are re-parented) is a signal too, so nothing is orphaned.
+// on: a parent that goes away (we are re-parented) is a signal too, so nothing is orphaned. npm
+// itself killed (SIGKILL passes nothing on) leaves that shell waiting for us, re-parented: so
+// when our parent is a shell, its own parent is watched as well (Linux: /proc).
 const parentPid = process.ppid;
+const shellParent = parentOfShell(parentPid);
 setInterval(() => {
-  if (process.ppid !== parentPid && firstSignalAt === undefined) process.emit('SIGTERM');
+  if (firstSignalAt !== undefined) return;
+  const gone =
+    process.ppid !== parentPid || (shellParent !== undefined && procStat(parentPid)?.ppid !== shellParent);
+  if (gone) process.emit('SIGTERM');
 }, 500).unref();
+
+// If this process dies without stopping its children (SIGKILL), their guards do (lib/guard.mjs).
 
 main().catch(async (error: unknown) => {
   const message = error instanceof StartError ? error.message : String((error as Error).stack ?? error);

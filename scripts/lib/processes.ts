@@ -1,12 +1,17 @@
 /**
- * Child processes that can be stopped completely: each runs as the leader of its own process
- * group (detached), so stopping it signals the whole group (wrangler's workerd, the backend's
- * worker threads' helpers, npm's shells) and nothing is left behind.
+ * Child processes that can be stopped completely: each runs in its own process group (detached),
+ * so stopping it signals the whole group (wrangler's workerd, the backend's worker threads'
+ * helpers, npm's shells) and nothing is left behind. Each runs under a guard (guard.mjs, the
+ * group's leader) that watches a pipe from this process: should this process die without
+ * stopping them (SIGKILL, the OOM killer, a crashed terminal), the guard stops the group itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const GUARD = fileURLToPath(new URL('guard.mjs', import.meta.url));
 
 export interface Exit {
   code: number | null;
@@ -33,6 +38,10 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   /** Called with every line of stdout and stderr (without the newline). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Should this process die, how long the group gets after SIGTERM before SIGKILL (10 s). */
+  orphanGraceMs?: number;
+  /** Files the guard deletes when the command is gone, even if this process was killed. */
+  removeOnExit?: string[];
 }
 
 const live = new Set<ManagedProcess>();
@@ -77,11 +86,16 @@ export function spawnManaged(
   options: SpawnOptions,
 ): ManagedProcess {
   installExitHook();
-  const child = spawn(command, args, {
+  // The guard's stdin is a pipe nobody writes to: it reads end-of-file when this process is gone.
+  const guard = JSON.stringify({
+    graceMs: options.orphanGraceMs ?? 10_000,
+    removeOnExit: options.removeOnExit ?? [],
+  });
+  const child = spawn(process.execPath, [GUARD, guard, command, ...args], {
     cwd: options.cwd,
     env: options.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const pid = child.pid;

@@ -45,6 +45,8 @@ export function startBackend(options: BackendOptions): ManagedProcess {
       BACKEND_SHARED_SECRET: options.secret,
     },
     onLine: options.onLine,
+    // Orphaned, it still gets to drain (SHUTDOWN_GRACE_MS defaults to 8 s).
+    orphanGraceMs: 15_000,
   });
 }
 
@@ -132,6 +134,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
       cwd: REPO_ROOT,
       env: { ...process.env, ...WRANGLER_OFFLINE_ENV, FORCE_COLOR: '0' },
       onLine: options.onLine,
+      orphanGraceMs: 5_000,
+      removeOnExit: [envFile],
     },
   );
   const stop = managed.stop;

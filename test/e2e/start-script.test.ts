@@ -1,10 +1,12 @@
 /**
  * `npm start` itself, as a user runs it: it brings the stack up, prints the URL, and on Ctrl-C
- * (SIGINT to its process group, as a terminal sends it) or a SIGTERM to npm alone it stops
- * everything it started. Also: a taken port and a backend that dies at start are clear errors.
+ * (SIGINT to its process group, as a terminal sends it), a SIGTERM to npm alone, or a SIGKILL to
+ * npm or to the script under it (an OOM killer, a crashed terminal) nothing it started survives.
+ * Also: a taken port and a backend that dies at start are clear errors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,13 +120,52 @@ async function startServeAndStop(stop: (run: Run) => void): Promise<void> {
   expect((await readdir(join(run.stateDir, 'wrangler'))).length).toBeGreaterThan(0);
 }
 
-describe('npm start', () => {
+/** The node process running scripts/start.ts under npm (npm → sh -c → node), not the shell. */
+function orchestratorOf(run: Run): number {
+  const found = descendants(run.child.pid!).filter((pid) => {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      return comm === 'node' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/start.ts');
+    } catch {
+      return false;
+    }
+  });
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** Starts the stack, SIGKILLs `victim`, and checks everything else goes, ports and secret too. */
+async function startAndKill(victim: (run: Run) => number): Promise<void> {
+  const run = await npmStart();
+  await waitForOutput(run, /Ctrl-C stops both/);
+  const tree = descendants(run.child.pid!);
+  process.kill(victim(run), 'SIGKILL');
+  // The backend is given its drain (SHUTDOWN_GRACE_MS, 8 s) before anything is forced.
+  expect(await waitForGone([run.child.pid!, ...tree], 40_000)).toEqual([]);
+  expect(processesMentioning(run.stateDir)).toEqual([]);
+  expect(await isPortFree(run.ports.edge)).toBe(true);
+  expect(await isPortFree(run.ports.backend)).toBe(true);
+  // The env file with the run's secret is deleted even so.
+  expect(await readdir(join(run.stateDir, 'run'))).toEqual([]);
+}
+
+// Each test starts the whole stack (model load and warm-up on a shared 2-core machine): the
+// file's default 60 s is too tight for a start plus a drain under load.
+describe('npm start', { timeout: 180_000 }, () => {
   it('serves the page and the API, and Ctrl-C stops everything it started', async () => {
     await startServeAndStop((run) => process.kill(-run.child.pid!, 'SIGINT'));
   });
 
   it('a SIGTERM to npm alone also stops everything (no orphans)', async () => {
     await startServeAndStop((run) => run.child.kill('SIGTERM'));
+  });
+
+  it('SIGKILL to the script under npm leaves no orphans (each child watches a pipe from it)', async () => {
+    await startAndKill(orchestratorOf);
+  });
+
+  it('SIGKILL to npm itself leaves no orphans (the script notices and stops everything)', async () => {
+    await startAndKill((run) => run.child.pid!);
   });
 
   it('says which port is taken and how to choose another', async () => {
