@@ -1,10 +1,4 @@
-import {
-  ACCEPTED_TYPES_TEXT,
-  AppError,
-  readImageSize,
-  sniffImageType,
-  type AcceptedImageType,
-} from '@bgremove/shared';
+import { ACCEPTED_TYPES_TEXT, AppError, checkImageHeader, type AcceptedImageType } from '@bgremove/shared';
 
 export interface Upload {
   bytes: ArrayBuffer;
@@ -85,26 +79,10 @@ export async function readUpload(request: Request, limits: UploadLimits): Promis
   if (bytes.byteLength === 0) {
     throw new AppError('invalid_request', `missing body: send the image (${ACCEPTED_TYPES_TEXT})`);
   }
-  const sniffed = sniffImageType(bytes);
-  if (!sniffed.accepted) {
-    throw new AppError(
-      'unsupported_media_type',
-      `expected ${ACCEPTED_TYPES_TEXT}; the upload is ${sniffed.seen}`,
-    );
-  }
-  const size = readImageSize(bytes, sniffed.type);
-  if (!size.ok)
-    throw new AppError('invalid_image', `the ${sniffed.type.toUpperCase()} image is invalid: ${size.reason}`);
-  const pixels = size.width * size.height;
-  if (pixels > limits.maxInputPixels) {
-    throw new AppError(
-      'image_too_large',
-      `the image is ${size.width}×${size.height} = ${pixels} pixels; the limit is ${limits.maxInputPixels}`,
-    );
-  }
+  const image = checkImageHeader(bytes, limits.maxInputPixels);
   const buffer =
     bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? (bytes.buffer as ArrayBuffer)
       : (bytes.slice().buffer as ArrayBuffer);
-  return { bytes: buffer, type: sniffed.type, mime: sniffed.mime, width: size.width, height: size.height };
+  return { bytes: buffer, ...image };
 }

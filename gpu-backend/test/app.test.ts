@@ -96,7 +96,26 @@ describe('POST /v1/remove-background', () => {
         () => new Uint8Array(pngDeclaring(40000, 40000)),
         'image_too_large',
         422,
-        /40000x40000/,
+        /40000×40000/,
+      ],
+      [
+        // What the edge answers for the same bytes: both tiers read the header with checkImageHeader.
+        'PNG declaring 40000x40000 with broken chunks',
+        () => {
+          const png = pngDeclaring(40000, 40000);
+          png.fill(0xee, 29); // IHDR fields intact; its CRC and every chunk after it garbage
+          return new Uint8Array(png);
+        },
+        'image_too_large',
+        422,
+        /40000×40000/,
+      ],
+      [
+        'JPEG whose scan starts before any frame header',
+        () => new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0x00, 0x08, 1, 2, 3, 4, 5, 6]),
+        'invalid_image',
+        422,
+        /no frame header before its scan data/,
       ],
       ['body over the limit', () => new Uint8Array(3 * 1024 * 1024), 'payload_too_large', 413],
       [

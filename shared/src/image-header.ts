@@ -1,3 +1,5 @@
+import { AppError } from './errors';
+import { ACCEPTED_TYPES_TEXT, sniffImageType } from './image-type';
 import type { AcceptedImageType } from './protocol';
 
 /** Width and height as stored in the file (before any EXIF rotation; the pixel count is the same). */
@@ -114,4 +116,37 @@ export function readImageSize(bytes: Uint8Array, type: AcceptedImageType): Image
     case 'avif':
       return avifSize(bytes);
   }
+}
+
+export interface CheckedImage extends ImageSize {
+  type: AcceptedImageType;
+  mime: string;
+}
+
+/**
+ * The one check both tiers run before any work, so the same bytes get the same answer at the edge
+ * and at the backend: type from magic bytes (415 `unsupported_media_type`), width and height from
+ * the header (422 `invalid_image` when it cannot be read), and the pixel limit (422
+ * `image_too_large`). Nothing is decoded. Throws an AppError; never anything else.
+ */
+export function checkImageHeader(bytes: Uint8Array, maxPixels: number): CheckedImage {
+  const sniffed = sniffImageType(bytes);
+  if (!sniffed.accepted) {
+    throw new AppError(
+      'unsupported_media_type',
+      `expected ${ACCEPTED_TYPES_TEXT}; the upload is ${sniffed.seen}`,
+    );
+  }
+  const size = readImageSize(bytes, sniffed.type);
+  if (!size.ok) {
+    throw new AppError('invalid_image', `the ${sniffed.type.toUpperCase()} image is invalid: ${size.reason}`);
+  }
+  const pixels = size.width * size.height;
+  if (pixels > maxPixels) {
+    throw new AppError(
+      'image_too_large',
+      `the image is ${size.width}×${size.height} = ${pixels} pixels; the limit is ${maxPixels}`,
+    );
+  }
+  return { type: sniffed.type, mime: sniffed.mime, width: size.width, height: size.height };
 }

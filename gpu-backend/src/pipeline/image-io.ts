@@ -2,13 +2,7 @@
  * Everything that touches pixels outside the model goes through sharp (libvips), whose work runs
  * on libuv's thread pool, off the event loop. Decode failures are turned into AppErrors here, once.
  */
-import {
-  ACCEPTED_TYPES_TEXT,
-  AppError,
-  sniffImageType,
-  type AcceptedImageType,
-  type OutputFormat,
-} from '@bgremove/shared';
+import { AppError, checkImageHeader, type AcceptedImageType, type OutputFormat } from '@bgremove/shared';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Size } from './preprocess';
 
@@ -47,15 +41,13 @@ function invalidImage(cause: unknown): AppError {
   });
 }
 
-/** Type from magic bytes, size from the header: nothing is decoded here. */
+/**
+ * Type from magic bytes, size from the header: nothing is decoded here. The first check is the
+ * edge's own (checkImageHeader), so both tiers give the same code for the same bytes; libvips then
+ * reads the header again for orientation, channels and depth.
+ */
 export async function probeImage(bytes: Buffer, limits: DecodeLimits): Promise<ProbedImage> {
-  const sniffed = sniffImageType(bytes);
-  if (!sniffed.accepted) {
-    throw new AppError(
-      'unsupported_media_type',
-      `expected ${ACCEPTED_TYPES_TEXT}; the body is ${sniffed.seen}`,
-    );
-  }
+  const checked = checkImageHeader(bytes, limits.maxPixels);
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -71,7 +63,7 @@ export async function probeImage(bytes: Buffer, limits: DecodeLimits): Promise<P
     );
   }
   return {
-    type: sniffed.type,
+    type: checked.type,
     width,
     height,
     space: metadata.space,
