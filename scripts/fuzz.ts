@@ -1,0 +1,263 @@
+/**
+ * `npm run fuzz`: hostile images against the header check in process, then against both running
+ * services (the built backend on CPU and the edge in wrangler dev, started here on free ports).
+ *
+ *   npm run fuzz                                   # 100,000 header cases, 2,000 requests to each service
+ *   npm run fuzz -- --header-cases 1000000 --requests 0
+ *   npm run fuzz -- --seed 7 --only 4711           # one case: its mutations and outcome
+ *
+ * Options: --seed <n> (13), --header-cases <n> (100000), --requests <n> per service (2000),
+ * --concurrency <n> (4), --only <index>, --out <dir> (test-artifacts/fuzz).
+ * Passes when: every header case ends in a result or a documented refusal, none slower than
+ * 1 s (a hang; generous, as the machine may be busy); no 5xx from either service but 503 shedding with Retry-After; neither service dies;
+ * both are ready throughout and at the end; each service's RSS peak after the first 10% of its
+ * requests at most 1.5x what it was then.
+ * Writes report.json (counts per outcome and status) and the bytes of every finding to --out.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fuzzCase, rng, type Mutant } from './lib/fuzz';
+import { loadSeeds } from './lib/fuzz-seeds';
+import { headerCase, runHeaderFuzz } from './lib/header-fuzz';
+import { machineLoad, mainProcess, mib, startLocalStack, type LocalStack } from './lib/local-stack';
+import { REPO_ROOT } from './lib/stack';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '13' },
+    'header-cases': { type: 'string', default: '100000' },
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '4' },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'fuzz') },
+  },
+});
+const seed = Number(values.seed);
+const headerCases = Number(values['header-cases']);
+const requests = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const seeds = loadSeeds();
+const failures: string[] = [];
+mkdirSync(values.out, { recursive: true });
+
+const save = (name: string, mutant: Mutant) => {
+  writeFileSync(join(values.out, `${name}.bin`), mutant.bytes);
+  writeFileSync(
+    join(values.out, `${name}.json`),
+    JSON.stringify({ seed: mutant.seed, mutations: mutant.mutations }),
+  );
+};
+
+if (values.only !== undefined) {
+  const index = Number(values.only);
+  const mutant = fuzzCase(seeds, seed, index);
+  let outcome: string;
+  try {
+    outcome = headerCase(mutant.bytes, 50_000_000);
+  } catch (error) {
+    outcome = `FINDING ${String(error)}`;
+  }
+  save(`case-${seed}-${index}`, mutant);
+  console.log(
+    JSON.stringify({
+      seed,
+      index,
+      from: mutant.seed,
+      mutations: mutant.mutations,
+      length: mutant.bytes.length,
+      outcome,
+    }),
+  );
+  process.exit(0);
+}
+
+const report: Record<string, unknown> = {
+  seed,
+  startedAt: new Date().toISOString(),
+  loadBefore: machineLoad(),
+};
+
+// 1. In process: the header check the edge runs on every upload (and the backend first).
+console.log(`header fuzz: ${headerCases} cases, seed ${seed}`);
+const header = runHeaderFuzz({ seeds, seed, count: headerCases });
+console.log(
+  `  ${header.cases} cases in ${(header.totalMs / 1000).toFixed(1)} s, slowest ${header.slowestMs.toFixed(1)} ms:`,
+  header.outcomes,
+);
+for (const finding of header.findings.slice(0, 50)) {
+  save(`header-${seed}-${finding.index}`, finding.mutant);
+  failures.push(`header case ${finding.index}: ${finding.problem}`);
+}
+report.header = {
+  cases: header.cases,
+  outcomes: header.outcomes,
+  findings: header.findings.length,
+  slowestMs: header.slowestMs,
+};
+
+// 2. Against the running services.
+interface ServiceTally {
+  statuses: Record<string, number>;
+  findings: number;
+  readyChecks: number;
+  notReady: number;
+  rssMiB: number[];
+}
+
+const CONTENT_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/avif',
+  'application/octet-stream',
+  'text/plain',
+  '',
+];
+
+function queryFor(index: number): string {
+  const r = rng(index ^ 0x5bd1e995);
+  const query = new URLSearchParams({ output: r.pick(['matte', 'cutout']), format: r.pick(['png', 'webp']) });
+  if (r.chance(0.5)) query.set('max_side', String(r.pick([64, 256, 1024])));
+  return `/v1/remove-background?${query}`;
+}
+
+async function fuzzService(
+  stack: LocalStack,
+  target: 'backend' | 'edge',
+  offset: number,
+): Promise<ServiceTally> {
+  const tally: ServiceTally = { statuses: {}, findings: 0, readyChecks: 0, notReady: 0, rssMiB: [] };
+  const root = target === 'backend' ? stack.backend.pid : stack.edge.pid;
+  const match = target === 'backend' ? /dist\/server\.js/ : /workerd/;
+  let next = 0;
+  let done = 0;
+  const one = async (index: number) => {
+    const mutant = fuzzCase(seeds, seed, offset + index);
+    const r = rng(index);
+    const contentType = r.pick(CONTENT_TYPES);
+    const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+    let response: Response;
+    try {
+      if (target === 'backend') {
+        response = await stack.signedBackendPost(queryFor(index), mutant.bytes, headers);
+      } else {
+        let body: Uint8Array | FormData = mutant.bytes;
+        if (r.chance(0.15)) {
+          const form = new FormData();
+          form.set('image', new Blob([mutant.bytes]), 'upload.bin');
+          body = form;
+          delete headers['content-type'];
+        }
+        headers['cf-connecting-ip'] = `203.0.113.${index % 250}`;
+        response = await fetch(`${stack.edgeUrl}${queryFor(index)}`, {
+          method: 'POST',
+          body,
+          headers,
+          signal: AbortSignal.timeout(300_000),
+        });
+      }
+    } catch (error) {
+      tally.findings++;
+      save(`${target}-${seed}-${offset + index}`, mutant);
+      failures.push(`${target} case ${offset + index}: no answer (${String(error)})`);
+      return;
+    }
+    let code = '';
+    if (response.status !== 200) {
+      const text = await response.text();
+      try {
+        code = String((JSON.parse(text) as { code?: unknown }).code ?? '');
+      } catch {
+        code = 'not-json';
+      }
+    } else await response.arrayBuffer();
+    const key = `${response.status}${code ? ` ${code}` : ''}`;
+    tally.statuses[key] = (tally.statuses[key] ?? 0) + 1;
+    const shed = response.status === 503 && response.headers.get('retry-after') !== null;
+    if (response.status >= 500 && !shed) {
+      tally.findings++;
+      save(`${target}-${seed}-${offset + index}`, mutant);
+      failures.push(`${target} case ${offset + index}: ${key} (${mutant.mutations.join(', ')})`);
+    }
+  };
+  const worker = async () => {
+    while (next < requests) {
+      const index = next++;
+      await one(index);
+      done++;
+      if (done % Math.max(1, Math.floor(requests / 20)) === 0) {
+        const ready = await fetch(
+          target === 'backend' ? `${stack.backendUrl}/readyz` : `${stack.edgeUrl}/healthz`,
+        )
+          .then((res) => res.status === 200)
+          .catch(() => false);
+        tally.readyChecks++;
+        if (!ready) tally.notReady++;
+        const main = mainProcess(root, match);
+        tally.rssMiB.push(main ? mib(main.rssBytes) : 0);
+        console.log(
+          `  ${target}: ${done}/${requests}, ready=${ready}, rss=${main ? mib(main.rssBytes) : '?'} MiB`,
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return tally;
+}
+
+if (requests > 0) {
+  console.log('starting the backend and the edge (free ports, fresh state)');
+  const stack = await startLocalStack({
+    // Uploads get their answer, not a 429: the edge's own limits are tested elsewhere.
+    edgeVars: { RATE_LIMIT_RETRY_AFTER_SECONDS: '1' },
+  });
+  try {
+    for (const [target, offset] of [
+      ['backend', 1_000_000],
+      ['edge', 2_000_000],
+    ] as const) {
+      console.log(`${target}: ${requests} requests, ${concurrency} at a time`);
+      const started = Date.now();
+      const tally = await fuzzService(stack, target, offset);
+      const service = target === 'backend' ? stack.backend : stack.edge;
+      const alive = !service.hasExited();
+      const ready = await fetch(
+        target === 'backend' ? `${stack.backendUrl}/readyz` : `${stack.edgeUrl}/healthz`,
+      )
+        .then((res) => res.status === 200)
+        .catch(() => false);
+      const warm = Math.floor(tally.rssMiB.length / 10);
+      const base = tally.rssMiB[warm] ?? 0;
+      const peak = Math.max(...tally.rssMiB.slice(warm), 0);
+      const last = tally.rssMiB.at(-1) ?? 0;
+      if (peak > 1.5 * base) failures.push(`${target} RSS grew from ${base} to ${peak} MiB`);
+      console.log(`  ${target} done in ${((Date.now() - started) / 1000).toFixed(0)} s:`, tally.statuses);
+      console.log(
+        `  alive=${alive} ready=${ready} rss MiB first=${tally.rssMiB[0]} warm=${base} peak=${peak} last=${last}`,
+      );
+      if (!alive) failures.push(`${target} died`);
+      if (!ready || tally.notReady > 0)
+        failures.push(`${target} not ready (${tally.notReady} of ${tally.readyChecks} checks, end ${ready})`);
+      report[target] = {
+        requests,
+        seconds: (Date.now() - started) / 1000,
+        ...tally,
+        alive,
+        readyAtEnd: ready,
+      };
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+report.loadAfter = machineLoad();
+report.failures = failures;
+writeFileSync(join(values.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\n${machineLoad()}; report: ${join(values.out, 'report.json')}`);
+if (failures.length > 0) {
+  console.log(`${failures.length} finding(s):\n  ${failures.slice(0, 50).join('\n  ')}`);
+  process.exit(1);
+}
+console.log('no findings');

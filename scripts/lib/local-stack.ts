@@ -1,0 +1,163 @@
+/**
+ * The local stack for the reliability tools (fuzz, soak, burst): the built backend and the edge
+ * in wrangler dev on free ports, with fresh state in a temporary folder, plus what the tools need
+ * around it: signed requests to the backend, and the memory and open files of every process.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HEADERS, sha256Hex, signRequest } from '@bgremove/shared';
+import { freePort, runToCompletion, type ManagedProcess } from './processes';
+import {
+  BACKEND_DIR,
+  generateSecret,
+  startBackend,
+  startEdge,
+  waitUntilReady,
+  type EdgeProcess,
+} from './stack';
+
+export interface LocalStack {
+  backendUrl: string;
+  edgeUrl: string;
+  secret: string;
+  backend: ManagedProcess;
+  edge: EdgeProcess;
+  /** POST to the backend with the signature the edge would send. */
+  signedBackendPost(
+    pathAndQuery: string,
+    body: Uint8Array,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  backendEnv?: Record<string, string>;
+  edgeVars?: Record<string, string>;
+  log?: (source: 'backend' | 'edge', line: string) => void;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  await runToCompletion('the backend build', process.execPath, ['scripts/build.mjs'], {
+    cwd: BACKEND_DIR,
+    env: process.env,
+  });
+  const secret = generateSecret();
+  const [backendPort, edgePort] = [await freePort(), await freePort()];
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const scratch = await mkdtemp(join(tmpdir(), 'bgremove-tool-'));
+  const backend = startBackend({
+    port: backendPort,
+    secret,
+    env: { LOG_LEVEL: 'warn', ...options.backendEnv },
+    onLine: (line) => options.log?.('backend', line),
+  });
+  const edge = await startEdge({
+    port: edgePort,
+    backendUrl,
+    secret,
+    persistTo: join(scratch, 'state'),
+    runDir: join(scratch, 'run'),
+    vars: options.edgeVars ?? {},
+    onLine: (line) => options.log?.('edge', line),
+  });
+  const stop = async () => {
+    await edge.stop(5_000);
+    await backend.stop(15_000);
+    await rm(scratch, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all([
+      waitUntilReady(backend, `${backendUrl}/readyz`, 300_000),
+      waitUntilReady(edge, `${edge.url}/healthz`, 120_000),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    backendUrl,
+    edgeUrl: edge.url,
+    secret,
+    backend,
+    edge,
+    async signedBackendPost(pathAndQuery, body, headers = {}) {
+      const signature = await signRequest({
+        secret,
+        method: 'POST',
+        pathAndQuery,
+        bodySha256: await sha256Hex(body),
+      });
+      return fetch(`${backendUrl}${pathAndQuery}`, {
+        method: 'POST',
+        body,
+        headers: { ...headers, [HEADERS.signature]: signature },
+        signal: AbortSignal.timeout(300_000),
+      });
+    },
+    stop,
+  };
+}
+
+export interface ProcessStats {
+  pid: number;
+  command: string;
+  rssBytes: number;
+  openFiles: number;
+}
+
+function childrenOf(): Map<number, number[]> {
+  const byParent = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      byParent.set(ppid, [...(byParent.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return byParent;
+}
+
+/** RSS and open file descriptors of `root` and everything under it (Linux /proc). */
+export function treeStats(root: number): ProcessStats[] {
+  const byParent = childrenOf();
+  const out: ProcessStats[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    queue.push(...(byParent.get(pid) ?? []));
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .slice(0, 3)
+        .join(' ');
+      out.push({ pid, command, rssBytes: rssKb * 1024, openFiles: readdirSync(`/proc/${pid}/fd`).length });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The main process of a guarded service: the biggest process in its tree (node, workerd). */
+export function mainProcess(root: number, match: RegExp): ProcessStats | undefined {
+  return treeStats(root)
+    .filter((p) => match.test(p.command))
+    .sort((a, b) => b.rssBytes - a.rssBytes)[0];
+}
+
+export const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/** Load average and cores, to say how busy the machine was during a measurement. */
+export function machineLoad(): string {
+  const [one, five] = readFileSync('/proc/loadavg', 'utf8').split(' ');
+  return `load average ${one} (1 min), ${five} (5 min)`;
+}
