@@ -11,7 +11,8 @@ import * as ort from 'onnxruntime-node';
 import type { BackendConfig } from '../src/config';
 import { sessionOptions } from '../src/inference/session-options';
 import { decodeForModel } from '../src/pipeline/image-io';
-import { modelInputSize, toInputTensor } from '../src/pipeline/preprocess';
+import { toInputTensor } from '../src/inference/preprocess';
+import { modelInputSize } from '../src/models/input-size';
 import { makeBatchable } from '../scripts/make-batchable';
 import { summarize, type Summary } from './stats';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp from 'sharp';
-import { fixtures, photo } from '../test/support/images';
+import { photo } from '../test/support/eval';
 import type { BenchImage } from './results';
 
 export interface BenchInput {
@@ -18,9 +18,12 @@ export async function benchInput(label: string, body: Buffer): Promise<BenchInpu
 export const benchInputs = {
   /** 480×360, the photo as the kit ships it. */
   small: () => benchInput('480×360 JPEG (rembg car-1)', photo('car-1')),
-  /** 4032×3024, the test suite's 12-MP fixture. */
+  /** 4032×3024: car-1 upscaled. */
   twelveMegapixel: async () =>
-    benchInput('4032×3024 JPEG (car-1 upscaled, q90)', await fixtures.twelveMegapixel()),
+    benchInput(
+      '4032×3024 JPEG (car-1 upscaled, q90)',
+      await sharp(photo('car-1')).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer(),
+    ),
 };
 
 /** The throughput mode's inputs, from the kit's car-1 or from `photoPath` (e.g. --photo). */
@@ -31,7 +34,7 @@ export async function throughputInputs(photoPath: string | undefined): Promise<{
 }> {
   const source = photoPath ? await readFile(photoPath) : photo('car-1');
   const name = photoPath ? basename(photoPath) : 'car-1';
-  // The same recipe as fixtures.twelveMegapixel(), at 12 MP and at 1 MP.
+  // The same recipe as benchInputs.twelveMegapixel(), at 12 MP and at 1 MP.
   const upscaled = (width: number, height: number) =>
     sharp(source).resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
   return {

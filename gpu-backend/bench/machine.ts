@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import sharp from 'sharp';
-import type { ProviderName } from '../src/config';
+import type { ProviderName } from '../src/inference/providers';
 
 const require = createRequire(import.meta.url);
 

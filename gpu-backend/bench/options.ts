@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ProviderName } from '../src/config';
+import type { ProviderName } from '../src/inference/providers';
 
 const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda'];
 

@@ -10,13 +10,11 @@ import {
   type ModelManifest,
 } from '@bgremove/shared';
 import { z } from 'zod';
+import { PROVIDERS } from './inference/providers';
 import { MEMORY_PROFILES } from './inference/session-options';
 
 /** Where `npm run models` installs weights when MODELS_DIR is not set. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/weights', import.meta.url));
-
-const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
 
 /**
  * Every environment variable the backend reads, with its default. Parsed once at start; a bad

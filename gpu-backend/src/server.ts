@@ -7,6 +7,7 @@ import { Admission } from './admission';
 import { createApp } from './app';
 import { ConfigError, parseConfig } from './config';
 import { assertProvidersAvailable } from './inference/providers';
+import type { Engine } from './models/engine';
 import { ModelRegistry } from './models/registry';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
@@ -31,10 +32,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   configureSharp(availableParallelism());
   const metrics = createMetrics();
-  let registry: ModelRegistry;
+  let engine: Engine;
   try {
     assertProvidersAvailable(config.ORT_PROVIDERS);
-    registry = new ModelRegistry({ config, logger, metrics });
+    engine = new ModelRegistry({ config, logger, metrics });
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error), error);
   }
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     metrics,
   });
   let draining = false;
-  const app = createApp({ config, registry, admission, metrics, logger, draining: () => draining });
+  const app = createApp({ config, engine, admission, metrics, logger, draining: () => draining });
 
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info(
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     );
   });
 
-  registry.loadAll().then(
+  engine.loadAll().then(
     () => logger.info({ readyAtMs: Math.round(performance.now()) }, 'ready'),
     (error: unknown) => {
       logger.fatal({ error }, 'models failed to load; exiting');
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     );
     const outcome = await Promise.race([admission.onIdle().then(() => 'drained' as const), grace]);
     logger.info({ outcome }, 'shutting down');
-    await registry.close().catch(() => {});
+    await engine.close().catch(() => {});
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

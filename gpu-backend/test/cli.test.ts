@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND_DIR } from './support/process';
-import { REMBG_FIXTURES } from './support/images';
+import { drawScene, sceneImage, scenePhoto } from './support/images';
 
 const run = promisify(execFile);
 let dir: string;
@@ -14,6 +14,8 @@ let dir: string;
 beforeAll(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: BACKEND_DIR });
   dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  await writeFile(join(dir, 'car.jpg'), await scenePhoto());
+  await writeFile(join(dir, 'star.jpg'), await sceneImage(drawScene({ shape: 'star', seed: 2 })));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -28,12 +30,7 @@ const cli = (...args: string[]) =>
 
 describe('bgremove CLI', () => {
   it('cuts out one file', async () => {
-    const { code, stderr } = await cli(
-      `${REMBG_FIXTURES}fixtures/car-1.jpg`,
-      'car.png',
-      '--output',
-      'cutout',
-    );
+    const { code, stderr } = await cli(join(dir, 'car.jpg'), 'car.png', '--output', 'cutout');
     expect(code).toBe(0);
     expect(stderr).toContain('car.png (480x360)');
     expect(await sharp(join(dir, 'car.png')).metadata()).toMatchObject({
@@ -46,8 +43,8 @@ describe('bgremove CLI', () => {
   it('does a folder with progress, reports the files it could not do, and exits 1 for them', async () => {
     const input = join(dir, 'in');
     await mkdir(input);
-    await copyFile(`${REMBG_FIXTURES}fixtures/car-1.jpg`, join(input, 'a.jpg'));
-    await copyFile(`${REMBG_FIXTURES}fixtures/anime-girl-1.jpg`, join(input, 'b.jpg'));
+    await copyFile(join(dir, 'car.jpg'), join(input, 'a.jpg'));
+    await copyFile(join(dir, 'star.jpg'), join(input, 'b.jpg'));
     await writeFile(join(input, 'c.jpg'), 'not a photo');
     const { code, stderr } = await cli(input, join(dir, 'out'), '--max-side', '200');
     expect(code).toBe(1);

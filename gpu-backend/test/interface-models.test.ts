@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findModel } from '@bgremove/shared';
-import { digestFile, digestMismatch } from '../src/models/checksum';
+import { digestFile, digestMismatch } from '../src/inference/checksum';
 import {
   INTERFACE_MODEL_KINDS,
   INTERFACE_SHAPES,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeInterfaceManifest } from './fixtures/interface-models';
 import { channel } from './support/compare';
 import { createTestBackend, type TestBackend } from './support/backend';
-import { photo } from './support/images';
+import { drawScene, sceneImage } from './support/images';
 
 let dir: string;
 let backend: TestBackend;
@@ -47,7 +47,8 @@ describe('other model families through the real pipeline', () => {
   it.each(['u2netp', 'inspyrenet', 'inspyrenet-dynamic', 'birefnet-general'])(
     '%s: a matte of the input size that follows the image',
     async (model) => {
-      const bytes = photo('plants-1'); // 987×1481: not square, so a transposed dynamic shape would show
+      // 987×1481: not square, so a transposed dynamic shape would show.
+      const bytes = await sceneImage(drawScene({ width: 987, height: 1481, shape: 'star', seed: 4 }));
       const response = await backend.app.request(`/v1/remove-background?model=${model}`, {
         method: 'POST',
         body: new Uint8Array(bytes),

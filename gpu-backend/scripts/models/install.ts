@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODEL_MANIFEST, findModel, type ModelManifest, type ModelSpec } from '@bgremove/shared';
-import { digestFile, digestMismatch, type FileDigests } from '../../src/models/checksum';
+import { digestFile, digestMismatch, type FileDigests } from '../../src/inference/checksum';
 import { npmPackTarball, type NpmTarballProvider } from './npm-tarball';
 import { partialPathFor, promoteVerified, removeQuietly } from './partial-file';
 import { describeError, logToStderr, type LogLine } from './progress';

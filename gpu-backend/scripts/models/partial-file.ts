@@ -1,5 +1,5 @@
 import { open, rename, rm } from 'node:fs/promises';
-import { digestFile, digestMismatch, type FileDigests } from '../../src/models/checksum';
+import { digestFile, digestMismatch, type FileDigests } from '../../src/inference/checksum';
 import type { ModelSpec } from '@bgremove/shared';
 
 /** Every download lands here first; only a verified file is renamed to its real name. */

@@ -1,13 +1,14 @@
 import type { Admission } from '../admission';
 import type { BackendConfig } from '../config';
-import type { ModelRegistry } from '../models/registry';
+import type { Engine } from '../models/engine';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
 /** Everything the app needs, passed in: the app never reads process.env. */
 export interface AppDeps {
   config: BackendConfig;
-  registry: ModelRegistry;
+  /** The models: resolve, run, readiness, status (the real ModelRegistry, or a fake in tests). */
+  engine: Engine;
   admission: Admission;
   metrics: Metrics;
   logger: Logger;

@@ -2,8 +2,29 @@ import { AppError } from '@bgremove/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { AppEnv } from './context';
 
-/** The app's one error handler: AppErrors become their problem+json; anything else is a logged 500. */
+/** HTTP status for a request whose client went away before the answer (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * The client closed the connection before the answer was ready. Not an error of the request: it
+ * is recorded under its own outcome (`client_closed`, status 499) and nothing is sent.
+ */
+export class ClientClosedError extends Error {
+  override name = 'ClientClosedError';
+  constructor(options: { cause?: unknown } = {}) {
+    super('the client closed the connection', options);
+  }
+}
+
+/**
+ * The app's one error handler: AppErrors become their problem+json; a client that left gets an
+ * empty 499 (it reads nothing); anything else is a logged 500.
+ */
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof ClientClosedError) {
+    c.set('outcome', 'client_closed');
+    return new Response(null, { status: CLIENT_CLOSED_STATUS, headers: { 'cache-control': 'no-store' } });
+  }
   const appError =
     error instanceof AppError
       ? error

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import type { ModelSpec } from '@bgremove/shared';
-import type { ProviderName } from '../config';
+import type { ProviderName } from './providers';
 import type { MemoryProfile } from './session-options';
 import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 

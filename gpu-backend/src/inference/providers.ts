@@ -3,9 +3,31 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { listSupportedBackends } from 'onnxruntime-node';
-import type { ProviderName } from '../config';
 
 type ProviderConfig = InferenceSession.ExecutionProviderConfig;
+
+/** The execution providers ORT_PROVIDERS may name, in our words. */
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** ONNX Runtime's provider names, as its profiler reports them, to ours. */
+const ORT_PROVIDER_NAMES: Record<string, ProviderName> = {
+  CPUExecutionProvider: 'cpu',
+  WebGpuExecutionProvider: 'webgpu',
+  CUDAExecutionProvider: 'cuda',
+};
+
+/** Our name for an ONNX Runtime execution provider (its own name when we have none). */
+export function providerNameOf(executionProvider: string): string {
+  return ORT_PROVIDER_NAMES[executionProvider] ?? executionProvider;
+}
+
+/** The inference runtime: its package version and the execution providers this build has. */
+export function runtimeInfo(): { version: string; available: ReturnType<typeof listSupportedBackends> } {
+  const require = createRequire(import.meta.url);
+  const { version } = require('onnxruntime-node/package.json') as { version: string };
+  return { version, available: listSupportedBackends() };
+}
 
 /** The one place that maps our provider names to ONNX Runtime execution providers. */
 export function executionProviders(names: readonly ProviderName[]): ProviderConfig[] {

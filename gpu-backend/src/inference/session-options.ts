@@ -1,6 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ProviderName } from '../config';
-import { executionProviders } from './providers';
+import { executionProviders, type ProviderName } from './providers';
 
 export const MEMORY_PROFILES = ['fast', 'balanced', 'lean'] as const;
 export type MemoryProfile = (typeof MEMORY_PROFILES)[number];

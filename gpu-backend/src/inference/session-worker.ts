@@ -12,9 +12,9 @@ import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { workerData } from 'piscina';
-import { digestMismatch } from '../models/checksum';
-import { float16ToFloat32, toMatte } from '../pipeline/postprocess';
-import { toInputTensor } from '../pipeline/preprocess';
+import { digestMismatch } from './checksum';
+import { float16ToFloat32, toMatte } from './postprocess';
+import { toInputTensor } from './preprocess';
 import { sessionOptions } from './session-options';
 import type { LoadedInfo, NodePlacement, RunResult, SessionTask, SessionWorkerData } from './worker-protocol';
 

@@ -5,29 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, findModel, type ModelSpec } from '@bgremove/shared';
 import type { BackendConfig } from '../config';
 import { ModelSession } from '../inference/model-session';
-import type { LoadedInfo, NodePlacement, RunResult } from '../inference/worker-protocol';
+import { providerNameOf, runtimeInfo } from '../inference/providers';
+import type { LoadedInfo, NodePlacement } from '../inference/worker-protocol';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { Engine, ModelRun, ModelState, ModelStatus, RuntimeStatus } from './engine';
 
-export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
-
-export interface ModelStatus {
-  id: string;
-  family: ModelSpec['family'];
-  description: string;
-  file: string;
-  sha256: string | null;
-  input: { width: number; height: number; resize: string };
-  state: ModelState;
-  loaded: boolean;
-  ready: boolean;
-  error?: string;
-  /** Milliseconds spent reading, hashing, creating the session and running the warm-up. */
-  coldStart?: LoadedInfo['timings'] & { warmupMs: number; readyAtMs: number };
-  graph?: { input: string; output: string; outputs: string[] };
-  /** Graph nodes per execution provider, from ONNX Runtime's profiler during the warm-up run. */
-  placement?: Omit<NodePlacement, 'kind'>;
-}
+export type { ModelState, ModelStatus } from './engine';
 
 interface Entry {
   spec: ModelSpec;
@@ -47,8 +31,11 @@ export interface ModelRegistryOptions {
   retryDelayMs?: (attempt: number) => number;
 }
 
-/** The models this process serves: one ModelSession each, loaded and warmed before /readyz says so. */
-export class ModelRegistry {
+/**
+ * The Engine of this process: the models it serves, one ModelSession each (ONNX Runtime on worker
+ * threads), loaded and warmed before /readyz says so.
+ */
+export class ModelRegistry implements Engine {
   private readonly entries = new Map<string, Entry>();
   private loadingAll: Promise<void> | undefined;
   private readonly options: Required<ModelRegistryOptions>;
@@ -103,12 +90,12 @@ export class ModelRegistry {
   }
 
   /** Runs one image through a ready model, counting it. */
-  async run(id: string, rgb: Uint8Array, width: number, height: number): Promise<RunResult> {
+  async run(id: string, rgb: Uint8Array, width: number, height: number): Promise<ModelRun> {
     const entry = this.entries.get(id)!;
     try {
-      const result = await entry.session.run(rgb, width, height);
+      const { matte, timings } = await entry.session.run(rgb, width, height);
       this.options.metrics.inferences.inc({ model: id, outcome: 'ok' });
-      return result;
+      return { matte, timings };
     } catch (error) {
       this.options.metrics.inferences.inc({ model: id, outcome: 'error' });
       throw error;
@@ -191,6 +178,28 @@ export class ModelRegistry {
         },
       }),
     }));
+  }
+
+  runtime(): RuntimeStatus {
+    const { version, available } = runtimeInfo();
+    const requested = this.options.config.ORT_PROVIDERS;
+    const placed = (e: Entry) =>
+      Object.keys(e.placement?.nodesByProvider ?? {}).map((ep) => providerNameOf(ep));
+    const entries = [...this.entries.values()];
+    return {
+      version,
+      providers: {
+        requested,
+        inUse: [...new Set(entries.flatMap(placed))],
+        everyNodeOnFirstProvider: Object.fromEntries(
+          entries.map((e) => {
+            const used = placed(e);
+            return [e.spec.id, used.length === 1 && used[0] === requested[0]];
+          }),
+        ),
+        available,
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { AppError, checkImageHeader, type AcceptedImageType, type OutputFormat } from '@bgremove/shared';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import type { Size } from './preprocess';
+import type { Size } from '../models/input-size';
 
 /**
  * Process-wide libvips settings, applied once by the server and the CLI: one libvips thread per

@@ -1,6 +1,7 @@
 import type { ModelSpec, OutputFormat, OutputKind, RefineMode, SubjectMode } from '@bgremove/shared';
 import { AppError, OUTPUT_CONTENT_TYPES } from '@bgremove/shared';
-import type { ModelRegistry } from '../models/registry';
+import type { Engine } from '../models/engine';
+import { modelInputSize } from '../models/input-size';
 import {
   decodeForModel,
   encodeCutout,
@@ -10,7 +11,6 @@ import {
   type DecodeLimits,
   type ProbedImage,
 } from './image-io';
-import { modelInputSize } from './preprocess';
 
 export interface RemoveBackgroundOptions {
   model?: string | undefined;
@@ -51,7 +51,7 @@ export interface RemoveBackgroundResult {
 export async function removeBackground(
   bytes: Buffer,
   options: RemoveBackgroundOptions,
-  registry: ModelRegistry,
+  engine: Engine,
   settings: PipelineSettings,
 ): Promise<RemoveBackgroundResult> {
   if ((options.refine ?? 'none') !== 'none' || (options.subject ?? 'all') !== 'all' || options.roi) {
@@ -60,13 +60,13 @@ export async function removeBackground(
       'refine, subject and roi other than their defaults are not available yet',
     );
   }
-  const spec = registry.resolve(options.model);
+  const spec = engine.resolve(options.model);
   const t0 = performance.now();
   const source = await probeImage(bytes, settings);
   const inputSize = modelInputSize(spec, source);
   const rgb = await decodeForModel(bytes, inputSize, settings);
   const t1 = performance.now();
-  const { matte, timings } = await registry.run(spec.id, rgb, inputSize.width, inputSize.height);
+  const { matte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
   const t2 = performance.now();
   const out = outputSize(source, options.max_side);
   const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };

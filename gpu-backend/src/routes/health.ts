@@ -3,7 +3,7 @@ import type { AppDeps, AppEnv } from '../http/context';
 
 /** Liveness, readiness and warm-up. */
 export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { registry, logger } = deps;
+  const { engine, logger } = deps;
   const app = new Hono<AppEnv>();
   const noStore = { 'cache-control': 'no-store' };
 
@@ -13,15 +13,15 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
   // Ready once every configured model is loaded and has run once; not while draining.
   app.get('/readyz', (c) => {
     const draining = deps.draining?.() ?? false;
-    const ready = registry.ready && !draining;
-    const models = Object.fromEntries(registry.status().map((m) => [m.id, m.state]));
+    const ready = engine.ready && !draining;
+    const models = Object.fromEntries(engine.status().map((m) => [m.id, m.state]));
     return c.json({ ready, draining, models }, ready ? 200 : 503, noStore);
   });
 
   // Idempotent: starts loading what is not loaded yet and says whether everything is ready.
   app.post('/warmup', (c) => {
-    if (registry.ready) return c.json({ ready: true }, 200, noStore);
-    registry.loadAll().catch((error: unknown) => logger.error({ error }, 'warm-up load failed'));
+    if (engine.ready) return c.json({ ready: true }, 200, noStore);
+    engine.loadAll().catch((error: unknown) => logger.error({ error }, 'warm-up load failed'));
     return c.json({ ready: false }, 202, noStore);
   });
 

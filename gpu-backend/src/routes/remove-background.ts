@@ -7,16 +7,17 @@ import {
 } from '@bgremove/shared';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../http/context';
+import { ClientClosedError } from '../http/errors';
 import { removeBackground, type RemoveBackgroundResult } from '../pipeline/remove-background';
 
 /**
  * Why a request stopped early: its deadline passed, or its client went away (then the answer goes
  * nowhere, but the queued work is dropped instead of spending the model on it).
  */
-function abortError(deadline: AbortSignal, timeoutMs: number, cause?: unknown): AppError {
+function abortError(deadline: AbortSignal, timeoutMs: number, cause?: unknown): Error {
   return deadline.aborted
     ? new AppError('backend_timeout', `the image was not processed within ${timeoutMs} ms`, { cause })
-    : new AppError('invalid_request', 'the client closed the connection', { cause });
+    : new ClientClosedError({ cause });
 }
 
 /** Settles with `work`, or rejects when the deadline passes or the client leaves first. */
@@ -31,7 +32,8 @@ function untilAborted<T>(
     if (any.aborted) return onAbort();
     any.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, (error: unknown) => {
-      reject(any.aborted && !(error instanceof AppError) ? abortError(deadline, timeoutMs, error) : error);
+      const ours = error instanceof AppError || error instanceof ClientClosedError;
+      reject(any.aborted && !ours ? abortError(deadline, timeoutMs, error) : error);
     });
     work.finally(() => any.removeEventListener('abort', onAbort)).catch(() => {});
   });
@@ -50,7 +52,7 @@ function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
 }
 
 export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, registry, admission, metrics } = deps;
+  const { config, engine, admission, metrics } = deps;
   const app = new Hono<AppEnv>();
 
   app.post('/v1/remove-background', async (c) => {
@@ -71,13 +73,19 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
       maxPixels: config.MAX_INPUT_PIXELS,
       pngCompressionLevel: config.PNG_COMPRESSION_LEVEL,
     };
+    const enqueued = performance.now();
+    let queueMs = 0;
     const result = await untilAborted(
-      admission.run(() => removeBackground(body, parsed.data, registry, settings), any),
+      admission.run(() => {
+        queueMs = performance.now() - enqueued;
+        return removeBackground(body, parsed.data, engine, settings);
+      }, any),
       { deadline, any },
       config.REQUEST_TIMEOUT_MS,
     );
     const totalMs = performance.now() - started;
-    for (const [stage, ms] of Object.entries(result.timings)) {
+    const stages = { queue: queueMs, ...result.timings };
+    for (const [stage, ms] of Object.entries(stages)) {
       metrics.stageDuration.observe({ stage, model: result.model.id }, ms / 1000);
     }
     return c.body(new Uint8Array(result.bytes), 200, {

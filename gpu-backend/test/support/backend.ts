@@ -2,14 +2,16 @@ import { Writable } from 'node:stream';
 import { Admission } from '../../src/admission';
 import { createApp } from '../../src/app';
 import { parseConfig, type BackendConfig } from '../../src/config';
+import type { Engine } from '../../src/models/engine';
 import { ModelRegistry } from '../../src/models/registry';
-import { createLogger } from '../../src/observability/logger';
-import { createMetrics } from '../../src/observability/metrics';
+import { createLogger, type Logger } from '../../src/observability/logger';
+import { createMetrics, type Metrics } from '../../src/observability/metrics';
 import type { ModelManifest } from '@bgremove/shared';
+import { FakeEngine, type FakeEngineOptions } from './fake-engine';
 
-export interface TestBackend {
+export interface AppUnderTest<E extends Engine = Engine> {
   app: ReturnType<typeof createApp>;
-  registry: ModelRegistry;
+  engine: E;
   admission: Admission;
   config: BackendConfig;
   metrics: ReturnType<typeof createMetrics>;
@@ -18,18 +20,16 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/**
- * The real app with the real registry (real weights from MODELS_DIR, default models/weights as
- * `npm run models` installs them), in process: requests go through app.request(), no socket.
- */
-export async function createTestBackend(
-  env: Record<string, string> = {},
-  options: { load?: boolean; manifest?: ModelManifest } = {},
-): Promise<TestBackend> {
-  const config = parseConfig(
-    { MODELS_DIR: process.env.MODELS_DIR, ...env, LOG_LEVEL: 'info' },
-    options.manifest,
-  );
+export interface TestBackend extends AppUnderTest<ModelRegistry> {
+  registry: ModelRegistry;
+}
+
+function build<E extends Engine>(
+  env: Record<string, string | undefined>,
+  manifest: ModelManifest | undefined,
+  makeEngine: (deps: { config: BackendConfig; logger: Logger; metrics: Metrics }) => E,
+): AppUnderTest<E> {
+  const config = parseConfig({ ...env, LOG_LEVEL: 'info' }, manifest);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -40,19 +40,52 @@ export async function createTestBackend(
   });
   const logger = createLogger('info', sink);
   const metrics = createMetrics();
-  const registry = new ModelRegistry({ config, logger, metrics, retryDelayMs: () => 10 });
+  const engine = makeEngine({ config, logger, metrics });
   const admission = new Admission({
     concurrency: config.MAX_CONCURRENCY,
     maxQueue: config.MAX_QUEUE,
     metrics,
   });
-  const app = createApp({ config, registry, admission, metrics, logger });
-  if (options.load !== false) await registry.loadAll();
-  return { app, registry, admission, config, metrics, logs, close: () => registry.close() };
+  const app = createApp({ config, engine, admission, metrics, logger });
+  return { app, engine, admission, config, metrics, logs, close: () => engine.close() };
+}
+
+/**
+ * The real app with the real registry (real weights from MODELS_DIR, default models/weights as
+ * `npm run models` installs them), in process: requests go through app.request(), no socket.
+ */
+export async function createTestBackend(
+  env: Record<string, string> = {},
+  options: { load?: boolean; manifest?: ModelManifest } = {},
+): Promise<TestBackend> {
+  const built = build({ MODELS_DIR: process.env.MODELS_DIR, ...env }, options.manifest, (deps) => {
+    return new ModelRegistry({ ...deps, retryDelayMs: () => 10 });
+  });
+  if (options.load !== false) await built.engine.loadAll();
+  return { ...built, registry: built.engine };
+}
+
+/**
+ * The real app in front of a FakeEngine: every route, the real decode and encode, no weights.
+ * For what the HTTP layer does (validation, bad inputs, queue, deadline, readiness, signatures,
+ * metrics); what the model answers is tested with the real registry.
+ */
+export async function createFakeBackend(
+  env: Record<string, string> = {},
+  options: { load?: boolean } & Omit<FakeEngineOptions, 'config' | 'metrics'> = {},
+): Promise<AppUnderTest<FakeEngine>> {
+  const { load, ...fake } = options;
+  const built = build(env, undefined, (deps) => new FakeEngine({ ...deps, ...fake }));
+  if (load !== false) await built.engine.loadAll();
+  return built;
 }
 
 /** Reads a counter's value from the Prometheus text. */
-export async function counterValue(backend: TestBackend, name: string, labels: string): Promise<number> {
+export async function counterValue(
+  backend: Pick<AppUnderTest, 'metrics'>,
+  name: string,
+  labels: string,
+): Promise<number> {
   const text = await backend.metrics.registry.metrics();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(' ').pop()) : 0;

@@ -1,9 +1,8 @@
 import { findModel, type ModelSpec } from '@bgremove/shared';
 import { describe, expect, it } from 'vitest';
-import { modelInputSize, toInputTensor } from './preprocess';
+import { toInputTensor } from './preprocess';
 
 const isnet = findModel('isnet-general-use')!;
-const dynamic = findModel('inspyrenet-dynamic')!;
 
 describe('toInputTensor', () => {
   // Two pixels, RGB: (200, 100, 50) and (0, 255, 20). Values below are worked out by hand.
@@ -36,17 +35,5 @@ describe('toInputTensor', () => {
 
   it('refuses a buffer of the wrong size', () => {
     expect(() => toInputTensor(rgb, { width: 3, height: 1 }, isnet.normalize)).toThrow(RangeError);
-  });
-});
-
-describe('modelInputSize', () => {
-  it('is fixed for stretch models', () => {
-    expect(modelInputSize(isnet, { width: 4032, height: 3024 })).toEqual({ width: 1024, height: 1024 });
-  });
-
-  it('keeps the aspect ratio on multiples of 32 for keep-aspect models', () => {
-    expect(modelInputSize(dynamic, { width: 4032, height: 3024 })).toEqual({ width: 1024, height: 768 });
-    expect(modelInputSize(dynamic, { width: 100, height: 1000 })).toEqual({ width: 96, height: 1024 });
-    expect(modelInputSize(dynamic, { width: 10, height: 2000 })).toEqual({ width: 32, height: 1024 });
   });
 });
