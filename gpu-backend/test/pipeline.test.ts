@@ -8,7 +8,14 @@ import { removeBackground, type RemoveBackgroundOptions } from '../src/pipeline/
 import { channel, iou, mae } from './support/compare';
 import { createTestBackend, type TestBackend } from './support/backend';
 import { hasEvalData, photo, reference } from './support/eval';
-import { drawScene, fixtures, sceneImage, scenePhoto, type SceneShape } from './support/images';
+import {
+  drawScene,
+  fixtures,
+  sceneImage,
+  scenePhoto,
+  twelveMegapixelMask,
+  type SceneShape,
+} from './support/images';
 
 const rembg = hasEvalData('rembg-fixtures', "rembg parity (IS-Net mattes against rembg's outputs)");
 let backend: TestBackend;
@@ -137,7 +144,7 @@ describe('outputs', () => {
     expect([result.width, result.height]).toEqual([4032, 3024]);
     expect(await sharp(result.bytes).metadata()).toMatchObject({ width: 4032, height: 3024, channels: 1 });
     const ours = await channel(result.bytes, 'first');
-    expect(iou(ours.data, drawScene({ width: 4032, height: 3024 }).mask)).toBeGreaterThanOrEqual(0.9);
+    expect(iou(ours.data, await twelveMegapixelMask())).toBeGreaterThanOrEqual(0.9);
   });
 });
 

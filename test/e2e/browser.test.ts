@@ -90,7 +90,7 @@ describe('the page in chromium', () => {
       viewport: { width: 1280, height: 900 },
     });
     try {
-      await page.setInputFiles('#file-input', photoPath('car-1'));
+      await page.setInputFiles('#file-input', photoPath('ellipse'));
       await waitForResult(page, 'MISS');
       expect(requests).toContain('GET /v1/lookup');
       expect(requests).toContain('POST /v1/remove-background');
@@ -98,7 +98,7 @@ describe('the page in chromium', () => {
       expect(await naturalSize(page, '#original')).toEqual([480, 360]);
       const alpha = await alphaSamples(page);
       expect(alpha.corner).toBeLessThan(30); // background removed
-      expect(alpha.centre).toBeGreaterThan(200); // the car kept
+      expect(alpha.centre).toBeGreaterThan(200); // the object kept
       const timings = await page.locator('#timings').innerText();
       expect(timings).toMatch(/Hash\s+\d+ ms/);
       expect(timings).toMatch(/Model\s+\d+ ms/);
@@ -113,7 +113,7 @@ describe('the page in chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'e2e', 'page-desktop-miss.png'), fullPage: true });
 
       requests.length = 0;
-      await page.setInputFiles('#file-input', photoPath('car-1'));
+      await page.setInputFiles('#file-input', photoPath('ellipse'));
       await waitForResult(page, 'HIT');
       expect(requests).toContain('GET /v1/lookup');
       expect(requests.filter((r) => r.startsWith('POST'))).toEqual([]);
@@ -135,7 +135,7 @@ describe('the page in chromium', () => {
       hasTouch: true,
     });
     try {
-      await page.setInputFiles('#file-input', photoPath('car-1'));
+      await page.setInputFiles('#file-input', photoPath('ellipse'));
       await waitForResult(page, 'HIT'); // the cutout made by the test before
       await page.getByLabel('Matte').check();
       await page.waitForFunction(() =>
@@ -212,7 +212,7 @@ describe('the page in chromium', () => {
           body: JSON.stringify({ type: `urn:bgremove:problem:${problem.code}`, status, ...problem }),
         }),
       );
-      const unique = Buffer.concat([readFileSync(photoPath('plants-1')), randomBytes(16)]);
+      const unique = Buffer.concat([readFileSync(photoPath('tall-star')), randomBytes(16)]);
       await page.setInputFiles('#file-input', { name: 'plants.jpg', mimeType: 'image/jpeg', buffer: unique });
       await page.locator('#error').waitFor({ state: 'visible' });
       expect(await page.locator('#error-text').innerText()).toBe(text);

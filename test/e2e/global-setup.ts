@@ -20,11 +20,16 @@ import {
   waitUntilReady,
   type EdgeProcess,
 } from '../../scripts/lib/stack';
+import { ensureTestWeights } from '../../gpu-backend/test/support/weights';
 import { ARTIFACTS, E2E_EDGE_VARS, SHOPIFY_TEST_SECRET } from './support/config';
+import { writePhotos } from './support/images';
 import './support/provided-context';
 
 export default async function setup(project: TestProject) {
   mkdirSync(join(ARTIFACTS, 'e2e'), { recursive: true });
+  // The real weights (installed the way `npm start` installs them, when missing) and the photos.
+  await ensureTestWeights();
+  await writePhotos();
   const logTo = (name: string) => {
     const stream = createWriteStream(join(ARTIFACTS, 'e2e', `${name}.log`));
     return (line: string) => stream.write(`${line}\n`);

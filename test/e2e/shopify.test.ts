@@ -72,7 +72,7 @@ describe('the Shopify example on a product page', () => {
   it('cuts out the customer photo via the app proxy and puts its URL into the line item', async () => {
     const { page, proxied, close } = await openStorefront();
     try {
-      await page.getByLabel('Your photo (we remove the background)').setInputFiles(photoPath('anime-girl-1'));
+      await page.getByLabel('Your photo (we remove the background)').setInputFiles(photoPath('star'));
       await page.waitForFunction(
         (formId) => {
           const form = document.getElementById(formId) as HTMLFormElement;
@@ -104,7 +104,7 @@ describe('the Shopify example on a product page', () => {
       // A returning customer with the same photo: found by lookup, no upload.
       await page.reload();
       proxied.length = 0;
-      await page.getByLabel('Your photo (we remove the background)').setInputFiles(photoPath('anime-girl-1'));
+      await page.getByLabel('Your photo (we remove the background)').setInputFiles(photoPath('star'));
       await page.locator('[role="status"]').filter({ hasText: 'Done' }).waitFor();
       expect(proxied).toEqual(['GET /apps/bgremove/v1/lookup']);
       expect(await cutoutProperty(page)).toBe(url);

@@ -170,6 +170,17 @@ export const fixtures = {
       .toBuffer(),
   /** Stored 480×360 with EXIF orientation 6 (rotate 90° clockwise to view): shown 360×480. */
   exifRotated: async () => (await base()).withMetadata({ orientation: 6 }).jpeg().toBuffer(),
-  /** A 4032×3024 (12 MP) JPEG of a drawn scene. */
-  twelveMegapixel: () => sceneImage(drawScene({ width: 4032, height: 3024 })),
+  /** A 4032×3024 (12 MP) JPEG: the default scene upscaled (its mask: twelveMegapixelMask). */
+  twelveMegapixel: async () =>
+    (await base()).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer(),
 };
+
+/** The default scene's mask upscaled as fixtures.twelveMegapixel() upscales the scene. */
+export async function twelveMegapixelMask(): Promise<Uint8Array> {
+  const { mask, width, height } = drawScene();
+  return sharp(Buffer.from(mask), { raw: { width, height, channels: 1 } })
+    .resize(4032, 3024, { fit: 'fill' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+}

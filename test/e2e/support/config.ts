@@ -1,8 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The kit beside the checkout (`../shared`), with the rembg reference outputs. */
-export const KIT = fileURLToPath(new URL('../../../../shared/', import.meta.url));
 export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 /** Edge vars for the e2e stack: a short retry budget so "backend down" answers within a second or two. */

@@ -1,14 +1,45 @@
-/** The kit's real photos and rembg's reference outputs, and image likeness (MAE, IoU), never bytes. */
-import { readFileSync } from 'node:fs';
+/**
+ * The photos the e2e tests upload: scenes drawn in code (a solid object of known shape over a
+ * textured background, with its exact mask), written once by global-setup.ts to
+ * test-artifacts/e2e/photos/. rembg's photos and reference outputs come from EVAL_DIR and are
+ * used only by the parity test. Image likeness by MAE and IoU, never bytes.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { KIT } from './config';
+import { drawScene, sceneImage, type SceneOptions } from '../../../gpu-backend/test/support/images';
+import { ARTIFACTS } from './config';
 
-export type PhotoName = 'car-1' | 'anime-girl-1' | 'cloth-1' | 'plants-1';
+export { hasEvalData, REMBG_FIXTURES } from '../../../gpu-backend/test/support/eval';
 
-export const photoPath = (name: PhotoName): string => `${KIT}eval/rembg-fixtures/fixtures/${name}.jpg`;
+export type PhotoName = 'ellipse' | 'star' | 'rounded-box' | 'tall-star';
+
+const SCENES: Record<PhotoName, SceneOptions> = {
+  ellipse: { width: 480, height: 360, shape: 'ellipse', seed: 1 },
+  star: { width: 540, height: 720, shape: 'star', seed: 2 },
+  'rounded-box': { width: 600, height: 600, shape: 'rounded-box', seed: 3 },
+  'tall-star': { width: 987, height: 1481, shape: 'star', seed: 4 },
+};
+
+const PHOTOS = join(ARTIFACTS, 'e2e', 'photos');
+
+/** Draws every scene to PHOTOS as <name>.jpg, with its mask as <name>.mask.png (global setup). */
+export async function writePhotos(): Promise<void> {
+  mkdirSync(PHOTOS, { recursive: true });
+  for (const [name, options] of Object.entries(SCENES)) {
+    const scene = drawScene(options);
+    writeFileSync(join(PHOTOS, `${name}.jpg`), await sceneImage(scene));
+    const mask = sharp(Buffer.from(scene.mask), {
+      raw: { width: scene.width, height: scene.height, channels: 1 },
+    });
+    writeFileSync(join(PHOTOS, `${name}.mask.png`), await mask.png().toBuffer());
+  }
+}
+
+export const photoPath = (name: PhotoName): string => join(PHOTOS, `${name}.jpg`);
 export const photo = (name: PhotoName): Buffer => readFileSync(photoPath(name));
-export const referencePath = (name: PhotoName, model = 'isnet-general-use'): string =>
-  `${KIT}eval/rembg-fixtures/results/${name}.${model}.png`;
+/** The scene's known mask (8-bit grey PNG, the photo's size). */
+export const maskPath = (name: PhotoName): string => join(PHOTOS, `${name}.mask.png`);
 
 export interface Plane {
   data: Buffer;
@@ -47,7 +78,10 @@ export function iou(a: Uint8Array, b: Uint8Array): number {
   return union === 0 ? 1 : inter / union;
 }
 
-/** A copy of the photo with random bytes after the JPEG's end: same picture, new source hash. */
-export function uniquePhoto(name: PhotoName): Buffer {
-  return Buffer.concat([photo(name), Buffer.from(crypto.getRandomValues(new Uint8Array(16)))]);
+/** A copy of the image with random bytes after the JPEG's end: same picture, new source hash. */
+export function unique(bytes: Buffer): Buffer {
+  return Buffer.concat([bytes, Buffer.from(crypto.getRandomValues(new Uint8Array(16)))]);
 }
+
+/** A copy of the photo with random bytes after the JPEG's end: same picture, new source hash. */
+export const uniquePhoto = (name: PhotoName): Buffer => unique(photo(name));
