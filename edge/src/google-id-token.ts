@@ -1,8 +1,9 @@
+import { decodeJwt, importPKCS8, SignJWT } from 'jose';
 import { z } from 'zod';
 
 /**
  * A Google-signed ID token for Cloud Run IAM (`Authorization: Bearer`), minted from the service
- * account key in GCP_SERVICE_ACCOUNT_KEY: a self-signed RS256 JWT (WebCrypto) exchanged at the
+ * account key in GCP_SERVICE_ACCOUNT_KEY: a self-signed RS256 JWT (jose, on WebCrypto) exchanged at the
  * token endpoint (grant type jwt-bearer, `target_audience` = the backend URL) for an ID token whose
  * audience is that URL. Cloud Run then lets the request through only if the key's account holds
  * roles/run.invoker on the service, before any GPU instance wakes.
@@ -94,18 +95,18 @@ async function exchange(
   timeoutMs: number,
 ): Promise<CachedToken> {
   const now = Math.floor(Date.now() / 1000);
-  const assertion = await signJwt(
-    { alg: 'RS256', typ: 'JWT', ...(account.private_key_id ? { kid: account.private_key_id } : {}) },
-    {
-      iss: account.client_email,
-      sub: account.client_email,
-      aud: tokenUrl,
-      target_audience: audience,
-      iat: now,
-      exp: now + ASSERTION_LIFETIME_S,
-    },
-    account.private_key,
-  );
+  const assertion = await new SignJWT({ target_audience: audience })
+    .setProtectedHeader({
+      alg: 'RS256',
+      typ: 'JWT',
+      ...(account.private_key_id ? { kid: account.private_key_id } : {}),
+    })
+    .setIssuer(account.client_email)
+    .setSubject(account.client_email)
+    .setAudience(tokenUrl)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ASSERTION_LIFETIME_S)
+    .sign(await signingKey(account.private_key));
   const response = await fetch(tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -129,50 +130,24 @@ async function exchange(
 /** The `exp` claim of a JWT in ms, or undefined when it cannot be read. */
 function expiryOf(jwt: string): number | undefined {
   try {
-    const payload = JSON.parse(new TextDecoder().decode(base64urlDecode(jwt.split('.')[1] ?? ''))) as {
-      exp?: unknown;
-    };
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+    const { exp } = decodeJwt(jwt);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function signJwt(header: object, claims: object, pem: string): Promise<string> {
-  const unsigned = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-  const signature = await crypto.subtle.sign(
-    'RSASSA-PKCS1-v1_5',
-    await signingKey(pem),
-    new TextEncoder().encode(unsigned),
-  );
-  return `${unsigned}.${base64url(signature)}`;
-}
-
+/** The key's PKCS#8 PEM imported for RS256 once per isolate (a failed import is not kept). */
 function signingKey(pem: string): Promise<CryptoKey> {
   let key = signingKeys.get(pem);
   if (!key) {
-    const der = Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, '')), (c) => c.charCodeAt(0));
-    key = crypto.subtle
-      .importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
-      .catch((error: unknown) => {
-        signingKeys.delete(pem);
-        throw new GoogleIdTokenError(
-          `GCP_SERVICE_ACCOUNT_KEY: private_key is not a PKCS#8 RSA key (${(error as Error).name})`,
-        );
-      });
+    key = importPKCS8(pem, 'RS256').catch((error: unknown) => {
+      signingKeys.delete(pem);
+      throw new GoogleIdTokenError(
+        `GCP_SERVICE_ACCOUNT_KEY: private_key is not a PKCS#8 RSA key (${(error as Error).name})`,
+      );
+    });
     signingKeys.set(pem, key);
   }
   return key;
-}
-
-function base64url(data: ArrayBuffer | string): string {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function base64urlDecode(text: string): Uint8Array {
-  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) => c.charCodeAt(0));
 }

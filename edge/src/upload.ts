@@ -1,4 +1,6 @@
 import { ACCEPTED_TYPES_TEXT, AppError, checkImageHeader, type AcceptedImageType } from '@bgremove/shared';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 
 export interface Upload {
   bytes: ArrayBuffer;
@@ -19,31 +21,21 @@ const MULTIPART_OVERHEAD = 64 * 1024;
 const tooLarge = (limit: number) =>
   new AppError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`);
 
-/** Reads a body stream, refusing it as soon as it passes `limit` bytes. */
-export async function readLimited(
-  body: ReadableStream<Uint8Array>,
-  limit: number,
-  maxBodyBytes: number,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > limit) {
-      await reader.cancel();
+/**
+ * The body's bytes, refused with 413 payload_too_large past `limit` bytes (hono's body-limit: a
+ * declared Content-Length over it before anything is read, else as soon as the stream passes it).
+ */
+export async function readLimited(c: Context, limit: number, maxBodyBytes: number): Promise<Uint8Array> {
+  let bytes = new Uint8Array();
+  const limited = bodyLimit({
+    maxSize: limit,
+    onError: () => {
       throw tooLarge(maxBodyBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+    },
+  });
+  await limited(c, async () => {
+    bytes = new Uint8Array(await c.req.arrayBuffer());
+  });
   return bytes;
 }
 
@@ -62,18 +54,16 @@ async function imageFromMultipart(raw: Uint8Array, contentType: string): Promise
 }
 
 /**
- * Validation before work: the size limit is checked on Content-Length before reading and again
- * while reading; the type comes from magic bytes; width × height from the header, never decoding.
+ * Validation before work: the size limit is checked on Content-Length before reading, else while
+ * reading (readLimited), and on the image itself; the type comes from magic bytes; width × height from the header, never decoding.
  */
-export async function readUpload(request: Request, limits: UploadLimits): Promise<Upload> {
-  const contentType = request.headers.get('content-type') ?? '';
+export async function readUpload(c: Context, limits: UploadLimits): Promise<Upload> {
+  const contentType = c.req.header('content-type') ?? '';
   const isMultipart = contentType.toLowerCase().startsWith('multipart/form-data');
   const limit = limits.maxBodyBytes + (isMultipart ? MULTIPART_OVERHEAD : 0);
-  const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limits.maxBodyBytes);
-  if (!request.body)
+  if (!c.req.raw.body)
     throw new AppError('invalid_request', `missing body: send the image (${ACCEPTED_TYPES_TEXT})`);
-  const raw = await readLimited(request.body, limit, limits.maxBodyBytes);
+  const raw = await readLimited(c, limit, limits.maxBodyBytes);
   const bytes = isMultipart ? await imageFromMultipart(raw, contentType) : raw;
   if (bytes.byteLength > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
   if (bytes.byteLength === 0) {

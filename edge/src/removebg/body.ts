@@ -1,4 +1,5 @@
 import { AppError } from '@bgremove/shared';
+import type { Context } from 'hono';
 import { readLimited } from '../upload';
 import { RemoveBgError } from './errors';
 import type { FieldValue } from './params';
@@ -12,23 +13,18 @@ const FORM_OVERHEAD = 256 * 1024;
  * and booleans). At most `maxBodyBytes` of image (twice: a source and a background), base64
  * counted at its encoded size; the size is checked from Content-Length first, then while reading.
  */
-export async function readRemoveBgBody(
-  request: Request,
-  maxBodyBytes: number,
-): Promise<Map<string, FieldValue>> {
-  const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
+export async function readRemoveBgBody(c: Context, maxBodyBytes: number): Promise<Map<string, FieldValue>> {
+  const contentType = (c.req.header('content-type') ?? '').toLowerCase();
   const limit = Math.ceil((maxBodyBytes * 2 * 4) / 3) + FORM_OVERHEAD;
-  const declared = Number(request.headers.get('content-length'));
   const tooLarge = () =>
     new RemoveBgError(
       'file_too_large',
       `the request body is over the limit (${maxBodyBytes} bytes per image)`,
     );
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  if (!request.body) throw new RemoveBgError('missing_source', 'the request has no body');
+  if (!c.req.raw.body) throw new RemoveBgError('missing_source', 'the request has no body');
   let raw: Uint8Array;
   try {
-    raw = await readLimited(request.body, limit, maxBodyBytes);
+    raw = await readLimited(c, limit, maxBodyBytes);
   } catch (error) {
     if (error instanceof AppError && error.code === 'payload_too_large') throw tooLarge();
     throw error;

@@ -57,7 +57,7 @@ export const removeBackground: RouteHandler<typeof removeBackgroundRoute, AppEnv
   const query = c.req.valid('query');
   const options = resultOptionsOf(query);
   const model = resolveModel(config, query.model);
-  const upload = await readUpload(c.req.raw, config);
+  const upload = await readUpload(c, config);
   const validatedAt = Date.now();
   const sourceSha256 = await sha256Hex(upload.bytes);
   const key = await resultKeyFor(model, query, sourceSha256);

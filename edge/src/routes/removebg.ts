@@ -230,7 +230,7 @@ async function removeBgUnchecked(c: Context<AppEnv>): Promise<Response> {
   const key = await authenticate(c);
   const limitHeaders = await admit(c, key);
   try {
-    const params = parseRemoveBgParams(await readRemoveBgBody(c.req.raw, config.maxBodyBytes));
+    const params = parseRemoveBgParams(await readRemoveBgBody(c, config.maxBodyBytes));
     if (params.source.kind === 'url' || params.bgImage) {
       throw new RemoveBgError(
         'failed_image_download',
