@@ -87,7 +87,9 @@ describe('deploy:edge', () => {
 
   it("a bad var in an environment is refused with the Worker's own message", async () => {
     // (checked through the same parser the Worker runs; here via a direct call on a broken copy)
-    const { parseConfig } = (await import(new URL('../../edge/src/config.ts', import.meta.url).href)) as {
+    const { parseConfig } = (await import(
+      new URL('../../edge/src/config/index.ts', import.meta.url).href
+    )) as {
       parseConfig: (env: object) => unknown;
     };
     const vars = (await checkEdgeEnvironment('production')).vars;

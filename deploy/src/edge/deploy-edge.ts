@@ -59,10 +59,10 @@ export interface EdgeEnvironmentCheck {
 }
 
 /**
- * The Worker's own config parser (edge/src/config.ts), loaded at run time: its module graph is typed
+ * The Worker's own config parser (edge/src/config/index.ts), loaded at run time: its module graph is typed
  * for workerd, not for this Node project, so it stays out of this project's type check.
  */
-const EDGE_CONFIG_MODULE = new URL('../../../edge/src/config.ts', import.meta.url).href;
+const EDGE_CONFIG_MODULE = new URL('../../../edge/src/config/index.ts', import.meta.url).href;
 
 /** Reads the environment from wrangler.toml as wrangler does and parses its vars like the Worker. */
 export async function checkEdgeEnvironment(env: EdgeEnvironment): Promise<EdgeEnvironmentCheck> {
