@@ -28,8 +28,10 @@ function imports(): Import[] {
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
         const text = readFileSync(path, 'utf8');
         const from = relative(SRC, dir).split('/')[0] ?? '';
-        for (const match of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
-          const spec = match[1]!;
+        const pattern =
+          /^\s*(?:import|export)\b[^'";]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
+        for (const match of text.matchAll(pattern)) {
+          const spec = (match[1] ?? match[2] ?? match[3])!;
           const isRelative = spec.startsWith('.');
           const to = isRelative ? (relative(SRC, resolve(dir, spec)).split('/')[0] ?? '') : spec;
           found.push({ file: relative(SRC, path), from, to, relative: isRelative });
