@@ -12,6 +12,7 @@
  * Environment: ONNXRUNTIME_NODE_INSTALL (cuda12 in the image: fetches ORT's CUDA provider and fails
  * the build if it is missing; skip: CPU/WebGPU only), MODELS and MODELS_MIRROR as for `npm run models`.
  */
+import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
@@ -115,8 +116,14 @@ export function buildImageContents(outDir: string, env: NodeJS.ProcessEnv = proc
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const outDir = process.argv[2];
-  if (!outDir || process.argv.length > 3) {
+  let positionals: string[] = [];
+  try {
+    ({ positionals } = parseArgs({ options: {}, allowPositionals: true, strict: true }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+  }
+  const [outDir] = positionals;
+  if (!outDir || positionals.length > 1) {
     process.stderr.write('usage: node --import tsx deploy/image/build-image-contents.ts <out-dir>\n');
     process.exitCode = 2;
   } else {

@@ -6,9 +6,7 @@
  * written. The weights are copied from the checkout's own (installed once by the globalSetup, as
  * `npm run models` installs them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import {
   chmodSync,
   existsSync,
@@ -24,6 +22,7 @@ import { join, matchesGlob, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, waitForReady } from '../../scripts/lib/backend-server';
 import { drawScene, sceneImage } from '../../gpu-backend/test/support/images';
 import { buildImageContents, type ImageContents } from '../image/build-image-contents';
 
@@ -67,53 +66,14 @@ function chmodTree(dir: string, writable: boolean): void {
   chmodSync(dir, (statSync(dir).mode & 0o777 & ~0o222) | (writable ? 0o200 : 0) | 0o555);
 }
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-async function startImageServer(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['gpu-backend/dist/server.js'], {
+/** The image's server as the image runs it (Dockerfile.gpu), except ORT_PROVIDERS: no CUDA here. */
+const startImageServer = (env: Record<string, string>) =>
+  startServer({
     cwd: app,
-    // What the image sets (Dockerfile.gpu), except ORT_PROVIDERS: no CUDA on this machine.
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      TMPDIR: scratch,
-      NODE_ENV: 'production',
-      ORT_DISABLE_TELEMETRY: '1',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    entry: 'gpu-backend/dist/server.js',
+    env: { HOME: home, TMPDIR: scratch, NODE_ENV: 'production', ORT_DISABLE_TELEMETRY: '1', ...env },
     ...asNobody,
   });
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d));
-  child.stderr!.on('data', (d: Buffer) => (text += d));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    const port = /"port":(\d+)/.exec(text)?.[1];
-    if (port) return { child, url: `http://127.0.0.1:${port}`, output: () => text, exit };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url: '', output: () => text, exit };
-}
-
-async function waitForReady(server: Started, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const response = await fetch(`${server.url}/readyz`).catch(() => undefined);
-    if (response?.status === 200) return;
-    if (server.child.exitCode !== null) throw new Error(`server exited:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not ready within ${timeoutMs} ms:\n${server.output()}`);
-}
 
 async function alpha(input: Buffer | string, which: 'last' | 'first') {
   const { channels } = await sharp(input).metadata();

@@ -11,8 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
-import { createServer } from 'node:net';
 import { parseServerTiming } from '@bgremove/shared';
+import { freePort } from '../../scripts/lib/processes';
 import { FakeBackend } from '../test/fake-backend';
 import { load, summarize, timedRequest, type LoadResult } from './load';
 import { makeJpeg } from './make-jpeg';
@@ -21,14 +21,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const MISSES = Number(process.env.BENCH_MISSES ?? 20);
 const SECRET = 'bench-shared-secret-0123456789';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 async function startWorker(backendUrl: string) {
   const port = await freePort();

@@ -4,10 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/lib/processes';
+import { pollUntilOk } from '../../scripts/lib/readiness';
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 const LOG_LINES_KEPT = 40;
@@ -30,33 +31,12 @@ export interface LogMilestones {
   readyAtMs?: number;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 /** A field of /proc/<pid>/status in bytes (VmHWM: peak resident set; VmRSS: current). */
 function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match) throw new Error(`/proc/${pid}/status has no ${field} line`);
   return Number(match[1]) * 1024;
-}
-
-async function getStatus(url: string): Promise<number | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
 }
 
 export class ServerProcess {
@@ -102,20 +82,15 @@ export class ServerProcess {
     });
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
     server.spawnedAtEpochMs = spawnedAtEpochMs;
-    let listeningMs: number | undefined;
-    while (performance.now() - spawnedAt < timeoutMs) {
-      if (server.exited)
-        throw new Error(`the server ${server.exited} before it was ready:\n${server.logTail()}`);
-      if (listeningMs === undefined && (await getStatus(`${server.baseUrl}/healthz`)) === 200) {
-        listeningMs = performance.now() - spawnedAt;
-      }
-      if (listeningMs !== undefined && (await getStatus(`${server.baseUrl}/readyz`)) === 200) {
-        return { server, startup: { listeningMs, readyMs: performance.now() - spawnedAt } };
-      }
-      await sleep(25);
-    }
+    const poll = { intervalMs: 25, gaveUp: () => server.exited };
+    const listening = await pollUntilOk(`${server.baseUrl}/healthz`, { ...poll, timeoutMs });
+    const listeningMs = performance.now() - spawnedAt;
+    const ready = listening.ok
+      ? await pollUntilOk(`${server.baseUrl}/readyz`, { ...poll, timeoutMs: timeoutMs - listeningMs })
+      : listening;
+    if (ready.ok) return { server, startup: { listeningMs, readyMs: performance.now() - spawnedAt } };
     await server.stop();
-    throw new Error(`the server was not ready within ${timeoutMs} ms:\n${server.logTail()}`);
+    throw new Error(`the server was not ready (${ready.reason}):\n${server.logTail()}`);
   }
 
   /** Complete JSON lines of stdout; a chunk may end mid-line. */

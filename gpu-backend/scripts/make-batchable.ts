@@ -8,6 +8,7 @@
  *
  * Whether batches pay is measured in docs/PERFORMANCE.md ("Batching").
  */
+import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import onnxProto from 'onnx-proto';
@@ -33,9 +34,17 @@ export function makeBatchable(model: Uint8Array, dimName = 'batch'): Uint8Array 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const [input, output] = process.argv.slice(2);
-  if (!input || !output) {
-    console.error('usage: tsx scripts/make-batchable.ts <model.onnx> <out.onnx>');
+  const usage = 'usage: tsx scripts/make-batchable.ts <model.onnx> <out.onnx>';
+  let positionals: string[] = [];
+  try {
+    ({ positionals } = parseArgs({ options: {}, allowPositionals: true, strict: true }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  const [input, output] = positionals;
+  if (!input || !output || positionals.length > 2) {
+    console.error(usage);
     process.exit(2);
   }
   await writeFile(output, makeBatchable(await readFile(input)));

@@ -9,6 +9,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onExit, runToCompletion, spawnManaged, StartError, type ManagedProcess } from './processes';
+import { pollUntilOk } from './readiness';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BACKEND_DIR = join(REPO_ROOT, 'gpu-backend');
@@ -158,24 +159,15 @@ export async function waitUntilReady(
   url: string,
   timeoutMs: number,
 ): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (managed.hasExited()) {
+  const result = await pollUntilOk(url, {
+    timeoutMs,
+    gaveUp: async () => {
+      if (!managed.hasExited()) return undefined;
       const { code, signal } = await managed.exited;
-      throw new StartError(
-        `the ${managed.name} exited before it was ready (${signal ?? `exit code ${code}`}). Its last output:\n${managed.tail()}`,
-      );
-    }
-    const status = await fetch(url, { signal: AbortSignal.timeout(2_000) })
-      .then(async (response) => {
-        await response.body?.cancel();
-        return response.status;
-      })
-      .catch(() => 0);
-    if (status === 200) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new StartError(
-    `the ${managed.name} was not ready within ${Math.round(timeoutMs / 1000)} s (${url}). Its last output:\n${managed.tail()}`,
-  );
+      return `exited before it was ready (${signal ?? `exit code ${code}`})`;
+    },
+  });
+  if (result.ok) return result.ms;
+  const reason = result.reason.startsWith('not ready') ? `was ${result.reason}` : result.reason;
+  throw new StartError(`the ${managed.name} ${reason}. Its last output:\n${managed.tail()}`);
 }
