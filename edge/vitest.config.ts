@@ -32,7 +32,7 @@ export default defineConfig({
           // Off, so that the Cache API and R2 tiers are what the tests see; the memory tier has its own test.
           HOT_CACHE_BYTES: '0',
           CORS_ORIGINS: 'https://shop.example.com,https://*.myshopify.com',
-          MODELS: 'isnet-general-use,isnet-general-use-quint8',
+          MODELS: 'isnet-general-use,isnet-general-use-quint8,u2netp',
           WARMUP_TIMEZONE: 'Europe/Berlin',
           WARMUP_DAYS: 'mon-fri',
           WARMUP_HOURS: '07-21',

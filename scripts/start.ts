@@ -8,8 +8,9 @@
  * example of the remove.bg-compatible API.
  *
  * Environment: EDGE_PORT (8787), BACKEND_PORT (8080), MODELS_MIRROR and MODELS (for the model
- * installer and the backend), STATE_DIR (.state), CORS_ORIGINS (extra origins for the edge);
- * everything else is passed through to the backend (LOG_LEVEL, ORT_*, ...).
+ * installer, the backend and the edge; the first is the default), STATE_DIR (.state), CORS_ORIGINS
+ * (extra origins for the edge); everything else is passed through to the backend (LOG_LEVEL,
+ * ORT_*, ...).
  */
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -27,6 +28,8 @@ import {
 } from './lib/stack';
 
 interface StartEnv {
+  /** The models both services serve (the backend reads MODELS itself); the first is the default. */
+  MODELS: string[] | undefined;
   EDGE_PORT: number;
   BACKEND_PORT: number;
   STATE_DIR: string;
@@ -68,7 +71,12 @@ function intVar(name: string, fallback: number, min: number, max: number): numbe
 }
 
 function parseEnv(): StartEnv {
+  const models = (process.env.MODELS ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
   const env: StartEnv = {
+    MODELS: models.length > 0 ? models : undefined,
     EDGE_PORT: intVar('EDGE_PORT', 8787, 1, 65_535),
     BACKEND_PORT: intVar('BACKEND_PORT', 8080, 1, 65_535),
     STATE_DIR: process.env.STATE_DIR || '.state',
@@ -79,6 +87,14 @@ function parseEnv(): StartEnv {
     throw new StartError(`EDGE_PORT and BACKEND_PORT are both ${env.EDGE_PORT}: pick two ports`);
   }
   return env;
+}
+
+/** The edge serves what the backend serves: MODELS, with its first as the default (as the backend). */
+function edgeVars(env: StartEnv): Record<string, string> {
+  return {
+    ...(env.CORS_ORIGINS && { CORS_ORIGINS: env.CORS_ORIGINS }),
+    ...(env.MODELS && { MODELS: env.MODELS.join(','), DEFAULT_MODEL: env.MODELS[0]! }),
+  };
 }
 
 async function checkPorts(env: StartEnv): Promise<void> {
@@ -157,7 +173,7 @@ async function main(): Promise<void> {
     secret,
     persistTo,
     runDir: join(stateDir, 'run'),
-    vars: { ADMIN_TOKEN: adminToken, ...(env.CORS_ORIGINS ? { CORS_ORIGINS: env.CORS_ORIGINS } : {}) },
+    vars: { ADMIN_TOKEN: adminToken, ...edgeVars(env) },
     onLine: (line) => {
       const formatted = formatEdgeLine(line);
       if (formatted !== undefined) say('edge', formatted);

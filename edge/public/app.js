@@ -15,6 +15,7 @@ const ui = {
   choose: /** @type {HTMLButtonElement} */ (byId('choose')),
   fileInput: /** @type {HTMLInputElement} */ (byId('file-input')),
   model: /** @type {HTMLSelectElement} */ (byId('model')),
+  modelDescription: byId('model-description'),
   status: byId('status'),
   progressRow: byId('progress-row'),
   progress: /** @type {HTMLProgressElement} */ (byId('progress')),
@@ -271,19 +272,27 @@ async function choose(file) {
   await runFlow();
 }
 
+/** The chosen model's one-line description from /v1/status, under the picker. */
+function showModelDescription() {
+  ui.modelDescription.textContent = ui.model.selectedOptions[0]?.dataset.description ?? '';
+}
+
 async function loadServiceStatus() {
   try {
     const response = await fetch('/v1/status');
     const status = await response.json();
-    /** @type {{ id: string, backend_ready: boolean }[]} */
+    /** @type {{ id: string, description: string, backend_ready: boolean }[]} */
     const models = status.edge.models;
     ui.model.replaceChildren(
       ...models.map((model) => {
         const option = new Option(model.id, model.id, false, model.id === status.edge.default_model);
         if (!model.backend_ready) option.textContent = `${model.id} (warming up)`;
+        option.title = model.description;
+        option.dataset.description = model.description;
         return option;
       }),
     );
+    showModelDescription();
     ui.serviceStatus.textContent = status.backend.ready
       ? 'The service is ready.'
       : 'The service is warming up: your first photo may take a little longer.';
@@ -298,7 +307,10 @@ ui.fileInput.addEventListener('change', () => {
   ui.fileInput.value = '';
 });
 ui.retry.addEventListener('click', () => void runFlow());
-ui.model.addEventListener('change', () => void runFlow());
+ui.model.addEventListener('change', () => {
+  showModelDescription();
+  void runFlow();
+});
 for (const radio of document.querySelectorAll('input[name="output"]')) {
   radio.addEventListener('change', () => void runFlow());
 }

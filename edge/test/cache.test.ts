@@ -88,13 +88,39 @@ describe('content-hash cache', () => {
       '?refine=auto',
       '?subject=main',
       '?roi=0,0,50%,50%',
+      '?model=u2netp',
     ]) {
       const res = await upload(image, query);
       expect(res.headers.get('x-cache')).toBe('MISS');
       keys.add(res.headers.get('x-result-key')!);
     }
-    expect(keys.size).toBe(8);
-    expect(await backend.removeBackgroundCalls()).toBe(8);
+    expect(keys.size).toBe(9);
+    expect(await backend.removeBackgroundCalls()).toBe(9);
+  });
+
+  it('model=u2netp goes to the backend as u2netp, is keyed by its pinned weights and looked up by them', async () => {
+    const image = uniqueImage();
+    const res = await upload(image, '?model=u2netp');
+    expect(res.status).toBe(200);
+    const { requests } = await backend.calls();
+    expect(requests.map((r) => r.path)).toEqual([
+      '/v1/remove-background?format=png&model=u2netp&output=matte&refine=none&subject=all',
+    ]);
+    const key = res.headers.get('x-result-key')!;
+    const u2netp = findModel('u2netp')!;
+    expect(key).toBe(
+      await resultKey({
+        modelId: 'u2netp',
+        modelSha256: u2netp.sha256!,
+        options: removeBackgroundQuerySchema.parse({ model: 'u2netp' }),
+        sourceSha256: await sha256Hex(image),
+      }),
+    );
+    const lookup = await request(`/v1/lookup?sha256=${await sha256Hex(image)}&model=u2netp`);
+    expect(lookup.status).toBe(200);
+    expect(((await lookup.json()) as { key: string }).key).toBe(key);
+    const again = await upload(image, '?model=u2netp');
+    expect(again.headers.get('x-cache')).toBe('HIT');
   });
 
   it('sends the backend a signed request with the model filled in and the request id', async () => {

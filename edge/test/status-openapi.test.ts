@@ -1,3 +1,4 @@
+import { findModel } from '@bgremove/shared';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backend, request } from './helpers';
 
@@ -5,7 +6,7 @@ interface Status {
   edge: {
     ok: boolean;
     default_model: string;
-    models: { id: string; sha256: string; backend_ready: boolean }[];
+    models: { id: string; description: string; sha256: string; backend_ready: boolean }[];
   };
   backend: { reachable: boolean; ready: boolean; models: { id: string }[] | null };
 }
@@ -29,7 +30,14 @@ describe('status and docs', () => {
     expect(status.edge.models.map((m) => [m.id, m.backend_ready])).toEqual([
       ['isnet-general-use', true],
       ['isnet-general-use-quint8', true],
+      ['u2netp', true],
     ]);
+    // One line each, from the manifest, for the page's model picker.
+    for (const model of status.edge.models) {
+      expect(model.description).toBe(findModel(model.id)!.description);
+      expect(model.description).toMatch(/^[^\n]{20,200}$/);
+      expect(model.sha256).toBe(findModel(model.id)!.sha256);
+    }
     expect(status.backend).toMatchObject({ reachable: true, ready: true });
     const models = (await backend.calls()).requests.find((r) => r.path === '/v1/models');
     expect(models?.signature).toBe('ok');

@@ -60,7 +60,7 @@ describe('bad uploads are refused before any backend call', () => {
     expect(body.detail).toMatch(detail);
   });
 
-  it.each(['u2net', 'u2netp', 'no-such-model'])(
+  it.each(['u2net', 'u2netp-fp32', 'no-such-model'])(
     'model=%s is unknown_model (not served here)',
     async (model) => {
       const body = await expectProblem(await upload(uniqueImage(), `?model=${model}`), 422, 'unknown_model');

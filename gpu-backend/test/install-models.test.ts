@@ -46,10 +46,10 @@ function captureLog(): { log: (line: string) => void; text: () => string } {
   return { log: (line) => lines.push(line), text: () => lines.join('\n') };
 }
 
-/** A manifest entry for WEIGHTS (interface fields borrowed from u2netp; they do not matter here). */
+/** A manifest entry for WEIGHTS (interface fields borrowed from u2net; they do not matter here). */
 function fakeSpec(overrides: Partial<ModelSpec>): ModelSpec {
   return {
-    ...findModel('u2netp')!,
+    ...findModel('u2net')!,
     id: 'fake',
     file: 'fake.onnx',
     sha256: sha256(WEIGHTS),
@@ -177,6 +177,79 @@ describe('from a mirror folder', () => {
     expect(installed!.action).toBe('installed');
     expect(text()).toContain('does not verify (size is 5 bytes');
     expect(await readFile(join(dir, 'fake.onnx'))).toEqual(WEIGHTS);
+  });
+});
+
+describe("u2netp (mirror only; rembg's fp32 file is u2netp-fp32)", () => {
+  const U2NETP = findModel('u2netp')!;
+  const kitFile = join(SHARED_MODELS, U2NETP.file);
+  const noKit = existsSync(kitFile)
+    ? undefined
+    : `no ${kitFile} (the kit's mirror is not beside this checkout)`;
+
+  it('installs the real fp16 file from the mirror and verifies sha256, md5 and size', async (context) => {
+    if (noKit !== undefined) return context.skip(noKit);
+    const dir = await tempDir();
+    const [installed] = await installModels({
+      models: ['u2netp'],
+      dir,
+      mirror: SHARED_MODELS,
+      npmTarball: offlineNpm,
+      fetch: offlineFetch,
+      log: () => {},
+    });
+    expect(installed).toMatchObject({
+      id: 'u2netp',
+      action: 'installed',
+      pinned: true,
+      source: `mirror ${kitFile}`,
+    });
+    expect(installed!.digests).toEqual({ sha256: U2NETP.sha256, md5: U2NETP.md5, bytes: U2NETP.bytes });
+    expect(await readdir(dir)).toEqual(['u2netp_fp16.onnx']);
+  });
+
+  it('refuses a wrong file under its name (right size, other bytes) and installs nothing', async () => {
+    const mirror = await tempDir();
+    const dir = await tempDir();
+    await writeFile(join(mirror, U2NETP.file), '');
+    await truncate(join(mirror, U2NETP.file), U2NETP.bytes!);
+    const error = await installModels({ models: ['u2netp'], dir, mirror, log: () => {} }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ModelInstallError);
+    const [failure] = (error as ModelInstallError).failures;
+    expect(failure!.attempts).toEqual([
+      {
+        source: `mirror ${join(mirror, U2NETP.file)}`,
+        reason: expect.stringContaining(`the manifest pins ${U2NETP.sha256}`),
+      },
+    ]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refuses the upstream fp32 file under the fp16 name by its size, without copying it', async () => {
+    const mirror = await tempDir();
+    const dir = await tempDir();
+    const fp32 = findModel('u2netp-fp32')!;
+    await writeFile(join(mirror, U2NETP.file), '');
+    await truncate(join(mirror, U2NETP.file), fp32.bytes!);
+    const error = (await installModels({ models: ['u2netp'], dir, mirror, log: () => {} }).catch(
+      (e: unknown) => e,
+    )) as ModelInstallError;
+    expect(error.message).toContain(`size is ${fp32.bytes} bytes, the manifest pins ${U2NETP.bytes}`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("without a mirror says so and names u2netp-fp32, the same network from rembg's release", async () => {
+    const dir = await tempDir();
+    const error = (await installModels({ models: ['u2netp'], dir, log: () => {} }).catch(
+      (e: unknown) => e,
+    )) as ModelInstallError;
+    expect(error).toBeInstanceOf(ModelInstallError);
+    expect(error.message).toContain('MODELS_MIRROR is not set');
+    expect(error.message).toContain(
+      'u2netp-fp32 is the same network from https://github.com/danielgatis/rembg/releases/download/v0.0.0/u2netp.onnx',
+    );
   });
 });
 

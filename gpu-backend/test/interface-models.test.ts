@@ -59,7 +59,7 @@ function range(values: Float32Array): [number, number] {
 }
 
 const cases: [InterfaceModelKind, string, number, number][] = [
-  ['u2net', 'u2netp', 320, 320],
+  ['u2net', 'u2net', 320, 320],
   ['inspyrenet-dynamic', 'inspyrenet-dynamic', 96, 160], // any size: the dims are symbolic
   ['inspyrenet', 'inspyrenet', 1024, 1024],
   ['birefnet', 'birefnet-general', 1024, 1024],
@@ -127,7 +127,7 @@ describe('writeInterfaceManifest', () => {
     expect(manifest.models.map((model) => model.id)).toEqual(
       INTERFACE_MODEL_KINDS.map((k) => INTERFACE_SHAPES[k].manifestId),
     );
-    expect(manifest.default).toBe('u2netp');
+    expect(manifest.default).toBe('u2net');
     expect(files['inspyrenet-dynamic']!.spec.input).toEqual({
       name: null,
       width: 1024,

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('other model families through the real pipeline', () => {
-  it.each(['u2netp', 'inspyrenet', 'inspyrenet-dynamic', 'birefnet-general'])(
+  it.each(['u2net', 'inspyrenet', 'inspyrenet-dynamic', 'birefnet-general'])(
     '%s: a matte of the input size that follows the image',
     async (model) => {
       // 987×1481: not square, so a transposed dynamic shape would show.
@@ -68,7 +68,7 @@ describe('other model families through the real pipeline', () => {
       models: { id: string; ready: boolean; graph: { input: string; output: string } }[];
     };
     const graphs = Object.fromEntries(models.models.map((m) => [m.id, m.graph]));
-    expect(graphs.u2netp).toEqual(expect.objectContaining({ input: 'input.1', output: '1959' }));
+    expect(graphs.u2net).toEqual(expect.objectContaining({ input: 'input.1', output: '1959' }));
     expect(graphs['birefnet-general']).toEqual(expect.objectContaining({ input: 'input_image' }));
     expect(models.models.every((m) => m.ready)).toBe(true);
   });

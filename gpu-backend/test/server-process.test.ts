@@ -3,10 +3,11 @@
  * on missing or mismatched weights or an unavailable provider, and drains in-flight work on SIGTERM.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODELS_DIR } from '../src/config';
 import { BACKEND_DIR, startServer, waitForReady } from './support/process';
 import { fixtures } from './support/images';
 
@@ -44,7 +45,26 @@ describe('server process', () => {
   it('refuses to start when a model file is missing, saying how to install it', async () => {
     const server = await startServer({ MODELS_DIR: empty });
     expect(await server.exit).toBe(1);
-    expect(server.output()).toMatch(/does not exist; install it with `npm run models`/);
+    expect(server.output()).toMatch(
+      /does not exist; install it with `MODELS=isnet-general-use npm run models`/,
+    );
+  });
+
+  it('refuses to start when one of several models is missing, naming it and its mirror-only install', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'one-model-'));
+    try {
+      await symlink(
+        join(process.env.MODELS_DIR || DEFAULT_MODELS_DIR, 'isnet_fp16.onnx'),
+        join(dir, 'isnet_fp16.onnx'),
+      );
+      const server = await startServer({ MODELS_DIR: dir, MODELS: 'isnet-general-use,u2netp' });
+      expect(await server.exit).toBe(1);
+      expect(server.output()).toMatch(
+        /model \\?"u2netp\\?": \S*u2netp_fp16\.onnx does not exist; install it with `MODELS=u2netp MODELS_MIRROR=<folder with u2netp_fp16\.onnx> npm run models`/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to load weights whose checksum does not match the manifest', async () => {

@@ -51,6 +51,11 @@ export const modelSpecSchema = z.strictObject({
     normalize: z.enum(['min-max', 'clamp']),
   }),
   sources: z.array(sourceSchema),
+  /**
+   * Another entry with the same network from other sources (e.g. upstream's own file where this
+   * one comes only from a mirror); named when this one cannot be installed.
+   */
+  alternative: modelIdSchema.optional(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
@@ -65,6 +70,17 @@ export const modelManifestSchema = z
     for (const model of manifest.models) {
       if (ids.has(model.id)) ctx.addIssue({ code: 'custom', message: `duplicate model id ${model.id}` });
       ids.add(model.id);
+    }
+    for (const model of manifest.models) {
+      if (
+        model.alternative !== undefined &&
+        (model.alternative === model.id || !ids.has(model.alternative))
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `model ${model.id}: alternative ${model.alternative} is not another model of the manifest`,
+        });
+      }
     }
     if (!ids.has(manifest.default)) {
       ctx.addIssue({ code: 'custom', message: `default model ${manifest.default} is not in the manifest` });

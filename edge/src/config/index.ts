@@ -56,6 +56,8 @@ export interface ServedModel {
   id: string;
   /** Pinned weights checksum from the manifest: part of every result key. */
   sha256: string;
+  /** One line from the manifest: what the model is good for (the page's model picker shows it). */
+  description: string;
 }
 
 export interface EdgeConfig {
@@ -93,7 +95,7 @@ function servedModels(ids: string[]): Map<string, ServedModel> {
     const spec = findModel(id);
     if (!spec) throw new ConfigError(`MODELS: "${id}" is not in the model manifest`);
     if (!spec.sha256) throw new ConfigError(`MODELS: "${id}" has no pinned sha256 in the manifest`);
-    models.set(id, { id, sha256: spec.sha256 });
+    models.set(id, { id, sha256: spec.sha256, description: spec.description });
   }
   return models;
 }

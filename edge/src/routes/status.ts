@@ -56,6 +56,7 @@ export const status: RouteHandler<typeof statusRoute, AppEnv> = async (c) => {
   }
   const served = [...config.models.values()].map((model) => ({
     id: model.id,
+    description: model.description,
     sha256: model.sha256,
     // Ready only with the pinned weights: results from others would not match their keys.
     backend_ready: Boolean(

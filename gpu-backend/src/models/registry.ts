@@ -47,8 +47,10 @@ export class ModelRegistry implements Engine {
       const spec = findModel(id, config.manifest)!;
       const modelPath = join(config.MODELS_DIR, spec.file);
       if (!existsSync(modelPath)) {
+        // A model with no source of its own (its file comes only from a mirror) needs MODELS_MIRROR.
+        const mirror = spec.sources.length === 0 ? ` MODELS_MIRROR=<folder with ${spec.file}>` : '';
         throw new Error(
-          `model "${id}": ${modelPath} does not exist; install it with \`npm run models\` (MODELS=${id}) or set MODELS_DIR`,
+          `model "${id}": ${modelPath} does not exist; install it with \`MODELS=${id}${mirror} npm run models\` or set MODELS_DIR`,
         );
       }
       const session = new ModelSession({
