@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findModel } from '@bgremove/shared';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium } from './support/browser';
@@ -52,6 +53,10 @@ async function openPage(options: Parameters<Browser['newContext']>[0] = {}): Pro
   await page.goto(`${edgeUrl()}/`);
   // The model picker is filled from /v1/status.
   await expect.poll(() => page.locator('#model option').allTextContents()).toContain('isnet-general-use');
+  // The chosen model's one-line description (from the manifest, through /v1/status) under the picker.
+  await expect
+    .poll(() => page.locator('#model-description').textContent())
+    .toBe(findModel('isnet-general-use')!.description);
   return opened;
 }
 
