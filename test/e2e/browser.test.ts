@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findModel } from '@bgremove/shared';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium } from './support/browser';
@@ -23,6 +22,16 @@ beforeAll(async () => {
   browser = await launchChromium();
 });
 afterAll(() => browser?.close());
+
+/** A model's one-line description, read from the manifest the edge serves it from. */
+function manifestDescription(id: string): string | undefined {
+  const manifest = JSON.parse(
+    readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8'),
+  ) as {
+    models: { id: string; description: string }[];
+  };
+  return manifest.models.find((model) => model.id === id)?.description;
+}
 
 interface Opened {
   context: BrowserContext;
@@ -56,7 +65,7 @@ async function openPage(options: Parameters<Browser['newContext']>[0] = {}): Pro
   // The chosen model's one-line description (from the manifest, through /v1/status) under the picker.
   await expect
     .poll(() => page.locator('#model-description').textContent())
-    .toBe(findModel('isnet-general-use')!.description);
+    .toBe(manifestDescription('isnet-general-use'));
   return opened;
 }
 
