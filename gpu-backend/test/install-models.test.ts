@@ -18,6 +18,7 @@ import {
 } from '@bgremove/shared';
 import { installModels, ModelInstallError, parseInstallCommand } from '../scripts/install-models';
 import type { NpmTarballProvider } from '../scripts/models/npm-tarball';
+import { mirrorOnlyWeights } from './support/weights';
 import { DEFAULT_MODELS_DIR } from '../src/config';
 
 const execFileAsync = promisify(execFile);
@@ -182,18 +183,20 @@ describe('from a mirror folder', () => {
 
 describe("u2netp (mirror only; rembg's fp32 file is u2netp-fp32)", () => {
   const U2NETP = findModel('u2netp')!;
-  const kitFile = join(SHARED_MODELS, U2NETP.file);
-  const noKit = existsSync(kitFile)
-    ? undefined
-    : `no ${kitFile} (the kit's mirror is not beside this checkout)`;
+  // The tests' own copy (MODELS_DIR, filled from MODELS_MIRROR when set) is the mirror here.
+  const kitFile = join(MIRROR, U2NETP.file);
+  let noWeights: string | undefined;
+  beforeAll(async () => {
+    noWeights = await mirrorOnlyWeights('u2netp');
+  });
 
-  it('installs the real fp16 file from the mirror and verifies sha256, md5 and size', async (context) => {
-    if (noKit !== undefined) return context.skip(noKit);
+  it('installs the real fp16 file from a mirror and verifies sha256, md5 and size', async (context) => {
+    if (noWeights !== undefined) return context.skip(noWeights);
     const dir = await tempDir();
     const [installed] = await installModels({
       models: ['u2netp'],
       dir,
-      mirror: SHARED_MODELS,
+      mirror: MIRROR,
       npmTarball: offlineNpm,
       fetch: offlineFetch,
       log: () => {},

