@@ -16,7 +16,7 @@ import { benchInputs, type BenchInput as Input } from './inputs';
 import { describeMachine } from './machine';
 import { observed } from './observe';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options';
-import { formatReport } from './report';
+import { formatComparison, formatReport } from './report';
 import { latencyCase, throughputCase, type BenchResults, type PhaseObservations } from './results';
 import { SERVER_ENTRY, ServerProcess } from './server-process';
 import { checkTargets } from './targets';
@@ -89,9 +89,10 @@ async function measureServer(
   }
 }
 
-async function run(options: BenchOptions): Promise<BenchResults> {
+async function run(options: BenchOptions, model: string | undefined): Promise<BenchResults> {
   const started = performance.now();
   const env: NodeJS.ProcessEnv = { ...process.env, ORT_PROVIDERS: options.provider };
+  if (model !== undefined) env.MODELS = model; // the floor and the server both take MODELS[0]
   delete env.BACKEND_SHARED_SECRET; // unsigned requests; the signature check is not what is measured
   const config: BackendConfig = parseConfig(env);
   env.MODELS_DIR = config.MODELS_DIR; // the weights the floor ran, whichever build is spawned
@@ -160,9 +161,23 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (options.throughput === undefined && options.models !== undefined && options.models.length > 1) {
+    // Several models in one run: each benched in full in turn, then side by side.
+    const all: BenchResults[] = [];
+    for (const model of options.models) {
+      progress(`model ${model} (${all.length + 1} of ${options.models.length})`);
+      all.push(await run(options, model));
+    }
+    process.stdout.write(`${all.map(formatReport).join('\n\n')}\n\n${formatComparison(all)}\n`);
+    if (options.json) {
+      await writeFile(options.json, `${JSON.stringify({ models: all }, null, 2)}\n`);
+      progress(`results written to ${options.json}`);
+    }
+    return;
+  }
   const results = options.throughput
     ? await runThroughputBench(options, options.throughput)
-    : await run(options);
+    : await run(options, options.models?.[0]);
   process.stdout.write(`${'mode' in results ? formatThroughputReport(results) : formatReport(results)}\n`);
   if (options.json) {
     await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);

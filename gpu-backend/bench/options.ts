@@ -40,6 +40,11 @@ export interface BenchOptions {
   json: string | undefined;
   /** The server entry to spawn: this package's dist/server.js, or another build to compare. */
   server: string | undefined;
+  /**
+   * Models to bench one after another in this run (floor, server with MODELS=<id>, floor again),
+   * then compared; undefined: the first of MODELS (the backend's default).
+   */
+  models: string[] | undefined;
   /** Set in the throughput mode; undefined for the default bench. */
   throughput: ThroughputOptions | undefined;
 }
@@ -49,6 +54,9 @@ export const USAGE = `usage: npm run bench -w gpu-backend -- [--provider cpu|web
   --runs      timed runs per measurement, after one warm-up (default ${DEFAULT_RUNS})
   --json      also write the results to this file (relative to where npm was run)
   --server    server entry to spawn instead of this package's dist/server.js (to compare builds)
+  --models    comma-separated model ids benched one after another in this run, each with its own
+              floor and server (MODELS=<id>), then compared side by side with ratios to the first
+              (default: the first of MODELS), e.g. --models isnet-general-use,u2netp
 
 GPU-throughput mode (issue 6), entered by any of --sweep, --soak, --batch, --cold-starts:
   npm run bench -w gpu-backend -- --provider webgpu --sweep --batch 2,4,8 --soak 2000 --cold-starts 3
@@ -127,6 +135,16 @@ function throughputOptions(
   };
 }
 
+function modelList(value: string | undefined, values: Values): string[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = [...new Set(value.split(',').map((s) => s.trim()))].filter(Boolean);
+  if (ids.length === 0) throw new UsageError('--models: expected comma-separated model ids');
+  if (['sweep', 'soak', 'batch', 'cold-starts'].some((f) => values[f] !== undefined)) {
+    throw new UsageError('--models: only in the default bench (the throughput mode uses MODELS)');
+  }
+  return ids;
+}
+
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
   let values: Values;
   try {
@@ -137,6 +155,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
         runs: { type: 'string', default: String(DEFAULT_RUNS) },
         json: { type: 'string' },
         server: { type: 'string' },
+        models: { type: 'string' },
         sweep: { type: 'boolean' },
         concurrency: { type: 'string' },
         requests: { type: 'string' },
@@ -172,6 +191,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     runs,
     json: fromBase(values.json as string | undefined),
     server: fromBase(values.server as string | undefined),
+    models: modelList(values.models as string | undefined, values),
     throughput: throughputOptions(values, fromBase),
   };
 }

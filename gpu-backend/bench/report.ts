@@ -136,3 +136,46 @@ export function formatReport(r: BenchResults): string {
     targetsSection(r),
   ].join('\n\n');
 }
+
+/**
+ * Several models benched in one run, side by side: the floor, end-to-end medians and throughput,
+ * memory, each with its ratio to the first model (× < 1: faster or smaller than the first).
+ */
+export function formatComparison(all: readonly BenchResults[]): string {
+  const [first] = all;
+  if (first === undefined) return '';
+  const latency = (r: BenchResults, name: string) => r.latency.find((c) => c.name === name)?.summary.median;
+  const perSecond = (r: BenchResults, name: string) =>
+    r.throughput.find((t) => t.name === name)?.imagesPerSecond;
+  const metrics: [string, (r: BenchResults) => number | undefined, (v: number) => string][] = [
+    ['floor median (ms)', (r) => r.floor.summary.median, ms],
+    ['480×360 matte median (ms)', (r) => latency(r, '480×360 matte'), ms],
+    ['480×360 cutout median (ms)', (r) => latency(r, '480×360 cutout'), ms],
+    ['12-MP matte median (ms)', (r) => latency(r, '12-MP matte'), ms],
+    ['12-MP cutout median (ms)', (r) => latency(r, '12-MP cutout'), ms],
+    ['12-MP matte images/s (conc 2)', (r) => perSecond(r, '12-MP matte'), (v) => v.toFixed(3)],
+    ['480×360 matte images/s (conc 2)', (r) => perSecond(r, '480×360 matte'), (v) => v.toFixed(3)],
+    ['server spawn → ready (ms)', (r) => r.server.startup.readyMs, ms],
+    ['peak RSS (MB)', (r) => r.memory.peakRssBytes, (v) => (v / 1e6).toFixed(0)],
+  ];
+  const header = [
+    'measure',
+    ...all.flatMap((r, i) => (i === 0 ? [model(r)] : [model(r), `×${model(first)}`])),
+  ];
+  const rows = metrics.map(([name, get, format]) => {
+    const base = get(first);
+    const cells = all.flatMap((r, i) => {
+      const value = get(r);
+      const shown = value === undefined ? '-' : format(value);
+      if (i === 0) return [shown];
+      return [shown, value === undefined || base === undefined || base === 0 ? '-' : ratio(value / base)];
+    });
+    return [name, ...cells];
+  });
+  return [
+    `MODELS COMPARED (this run, one after another: ${all.map(model).join(', ')}; ×: ratio to ${model(first)})`,
+    table(header, rows),
+  ].join('\n');
+}
+
+const model = (r: BenchResults) => r.floor.before.model;
