@@ -95,6 +95,16 @@ export async function removeBackgroundOnBackend(
   }
 }
 
+/**
+ * The time left the edge announces to the backend for one attempt: its own timeout less a margin
+ * for the answer's way back (5%, at most 2 s). The backend starts nothing it expects to finish
+ * later than that, and refuses it with 503 overloaded instead, which the edge can retry or pass
+ * on with Retry-After: so a busy backend is answered as busy, never as a 504 after the wait.
+ */
+export function announcedTimeLeftMs(timeoutMs: number): number {
+  return Math.max(0, timeoutMs - Math.min(2_000, Math.round(timeoutMs * 0.05)));
+}
+
 async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<BackendOutcome | Retryable> {
   const started = Date.now();
   let response: Response;
@@ -104,7 +114,11 @@ async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<Backend
       pathAndQuery: backendPathAndQuery(job),
       body: job.bytes,
       bodySha256: job.sourceSha256,
-      headers: { 'content-type': job.mime, [HEADERS.requestId]: job.requestId },
+      headers: {
+        'content-type': job.mime,
+        [HEADERS.requestId]: job.requestId,
+        [HEADERS.timeLeft]: String(announcedTimeLeftMs(config.backendTimeoutMs)),
+      },
       timeoutMs: config.backendTimeoutMs,
     });
   } catch (error) {

@@ -27,6 +27,8 @@ export interface RecordedRequest {
   path: string;
   signature: 'ok' | 'missing' | 'bad' | 'not-required';
   requestId: string | undefined;
+  /** X-Time-Left-Ms: what the edge said it would still wait. */
+  timeLeft: string | undefined;
   contentType: string | undefined;
   bodySha256: string;
   authorization: string | undefined;

@@ -123,7 +123,7 @@ describe('content-hash cache', () => {
     expect(again.headers.get('x-cache')).toBe('HIT');
   });
 
-  it('sends the backend a signed request with the model filled in and the request id', async () => {
+  it('sends the backend a signed request with the model filled in, the request id and the time it will wait', async () => {
     const image = uniqueImage('photo-96x64-lossless.webp');
     const res = await upload(image, '?format=webp', {
       headers: { 'x-request-id': 'req-abc-123', 'content-type': 'application/octet-stream' },
@@ -136,6 +136,8 @@ describe('content-hash cache', () => {
       path: '/v1/remove-background?format=webp&model=isnet-general-use&output=matte&refine=none&subject=all',
       signature: 'ok',
       requestId: 'req-abc-123',
+      // BACKEND_TIMEOUT_MS (1500 here) less the margin for the way back (5%).
+      timeLeft: '1425',
       contentType: 'image/webp',
       bodySha256: await sha256Hex(image),
     });

@@ -154,6 +154,7 @@ export class FakeBackend {
       path,
       signature,
       requestId: header(req, HEADERS.requestId),
+      timeLeft: header(req, HEADERS.timeLeft),
       contentType: header(req, 'content-type'),
       bodySha256,
       authorization: header(req, 'authorization'),

@@ -233,14 +233,57 @@ describe('queue', () => {
     }
   });
 
-  it('answers 504 when the deadline passes', async () => {
-    const slow = await createFakeBackend({ REQUEST_TIMEOUT_MS: '200' }, { runMs: 2000 });
+  it("refuses at admission what cannot finish in the caller's time left: 503 with Retry-After, no model run", async () => {
+    const single = await createFakeBackend({ MAX_CONCURRENCY: '1' }, { runMs: 50 });
     try {
-      const response = await slow.app.request('/v1/remove-background', {
+      const runs = () =>
+        counterValue(single, 'bgremove_inferences_total', 'model="isnet-general-use",outcome="ok"');
+      const before = await runs();
+      // Before any measurement the queue assumes a request takes seconds: 200 ms is too little.
+      const response = await single.app.request('/v1/remove-background', {
         method: 'POST',
         body: photo,
+        headers: { 'x-time-left-ms': '200' },
       });
-      await expectProblem(response, 504, 'backend_timeout');
+      await expectProblem(response, 503, 'overloaded', /deadline/);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await runs()).toBe(before);
+      expect(await counterValue(single, 'bgremove_deadline_refusals_total', 'at="admission"')).toBe(1);
+      // With time to spare it is done, and the queue learns how long it takes ...
+      const ok = await single.app.request('/v1/remove-background', {
+        method: 'POST',
+        body: photo,
+        headers: { 'x-time-left-ms': '30000' },
+      });
+      expect(ok.status).toBe(200);
+      expect(single.admission.serviceEstimateMs()).toBeLessThan(3_000);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it.each(['soon', '-5', '1.5', ''])('a bad X-Time-Left-Ms (%j) is 400 invalid_request', async (value) => {
+    const response = await post(photo, '', { 'x-time-left-ms': value });
+    await expectProblem(response, 400, 'invalid_request', /x-time-left-ms/);
+  });
+
+  it('does not start what cannot finish within REQUEST_TIMEOUT_MS (503); what overruns is 504', async () => {
+    const slow = await createFakeBackend({ REQUEST_TIMEOUT_MS: '1000' }, { runMs: 20 });
+    try {
+      const send = () => slow.app.request('/v1/remove-background', { method: 'POST', body: photo });
+      // Before it has measured anything the queue assumes seconds per request: refused, not run.
+      await expectProblem(await send(), 503, 'overloaded', /deadline/);
+      // Once the queue has seen that requests are quick (20 ms each) ...
+      const engine = slow.engine as unknown as { options: { runMs: number } };
+      for (let i = 0; i < 3; i++) {
+        await slow.admission.run(() => new Promise((r) => setTimeout(r, 20)), {
+          signal: new AbortController().signal,
+        });
+      }
+      // ... one that then takes longer than the whole timeout (the fake engine slowed down for the
+      // test) is started, and answered 504 when the timeout passes.
+      engine.options.runMs = 2_000;
+      await expectProblem(await send(), 504, 'backend_timeout');
     } finally {
       await slow.close();
     }

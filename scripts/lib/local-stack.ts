@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADERS, sha256Hex, signRequest } from '@bgremove/shared';
+import { EMPTY_BODY_SHA256, HEADERS, sha256Hex, signRequest } from '@bgremove/shared';
 import { freePort, runToCompletion, type ManagedProcess } from './processes';
 import {
   BACKEND_DIR,
@@ -30,6 +30,8 @@ export interface LocalStack {
     body: Uint8Array,
     headers?: Record<string, string>,
   ): Promise<Response>;
+  /** GET from the backend, signed (e.g. /metrics). */
+  signedBackendGet(pathAndQuery: string): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -97,8 +99,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         signal: AbortSignal.timeout(300_000),
       });
     },
+    async signedBackendGet(pathAndQuery) {
+      const signature = await signRequest({
+        secret,
+        method: 'GET',
+        pathAndQuery,
+        bodySha256: EMPTY_BODY_SHA256,
+      });
+      return fetch(`${backendUrl}${pathAndQuery}`, { headers: { [HEADERS.signature]: signature } });
+    },
     stop,
   };
+}
+
+/** The value of one Prometheus sample line (`name{labels} value`), 0 when absent. */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
 export interface ProcessStats {

@@ -10,6 +10,11 @@ export const HEADERS = {
   serverTiming: 'server-timing',
   imageWidth: 'x-image-width',
   imageHeight: 'x-image-height',
+  /**
+   * Edge → backend: milliseconds the caller will still wait for this answer. The backend refuses
+   * (503 overloaded, Retry-After) work it cannot finish in that time, rather than do it for nobody.
+   */
+  timeLeft: 'x-time-left-ms',
 } as const;
 
 /** Bumped whenever pre- or post-processing changes the output bytes; part of every result key. */

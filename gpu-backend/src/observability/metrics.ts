@@ -34,6 +34,12 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    deadlineRefusals: new Counter({
+      name: 'bgremove_deadline_refusals_total',
+      help: "Requests refused because they could not finish before the caller's deadline: at admission, or dropped from the queue.",
+      labelNames: ['at'] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'bgremove_queue_depth',
       help: 'Requests waiting for a pipeline slot.',

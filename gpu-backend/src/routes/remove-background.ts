@@ -39,6 +39,16 @@ function untilAborted<T>(
   });
 }
 
+/** X-Time-Left-Ms: a whole number of milliseconds the caller will wait; absent means no limit. */
+function parseTimeLeft(value: string | undefined): number {
+  if (value === undefined) return Infinity;
+  const ms = Number(value);
+  if (!/^\d{1,10}$/.test(value.trim()) || !Number.isSafeInteger(ms)) {
+    throw new AppError('invalid_request', `${HEADERS.timeLeft} must be a whole number of milliseconds`);
+  }
+  return ms;
+}
+
 function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
   const t = result.timings;
   return serverTiming({
@@ -67,6 +77,9 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
     if (body.length === 0)
       throw new AppError('invalid_request', 'the request body is empty; send the image bytes');
 
+    // The caller's deadline, counted from when its request arrived: work that could not finish
+    // by then is refused (503 overloaded, Retry-After) instead of done for nobody.
+    const timeLeftMs = Math.min(config.REQUEST_TIMEOUT_MS, parseTimeLeft(c.req.header(HEADERS.timeLeft)));
     const deadline = AbortSignal.timeout(config.REQUEST_TIMEOUT_MS);
     const any = AbortSignal.any([deadline, c.req.raw.signal]);
     const settings = {
@@ -76,10 +89,13 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
     const enqueued = performance.now();
     let queueMs = 0;
     const result = await untilAborted(
-      admission.run(() => {
-        queueMs = performance.now() - enqueued;
-        return removeBackground(body, parsed.data, engine, settings);
-      }, any),
+      admission.run(
+        () => {
+          queueMs = performance.now() - enqueued;
+          return removeBackground(body, parsed.data, engine, settings);
+        },
+        { signal: c.req.raw.signal, deadline: started + timeLeftMs },
+      ),
       { deadline, any },
       config.REQUEST_TIMEOUT_MS,
     );
