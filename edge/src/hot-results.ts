@@ -1,4 +1,10 @@
-import type { ResultDetails } from './result-store';
+/** The result's size and foreground box (`left,top,width,height`, or `none`), as the backend sent them. */
+export interface ResultDetails {
+  width: string;
+  height: string;
+  foreground: string;
+}
+
 /**
  * The first cache tier: recent results in this isolate's memory, bounded in bytes, least recently
  * used out first. Results are immutable per key, so nothing here can go stale; it saves the Cache

@@ -1,5 +1,7 @@
 import { HEADERS } from '@bgremove/shared';
-import type { HotResults } from './hot-results';
+import type { HotResults, ResultDetails } from './hot-results';
+
+export type { ResultDetails };
 
 /** Results never change for a key, so every cache may keep them for a year. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -25,13 +27,6 @@ export interface StoredResult {
   sourceSha256: string;
   /** What the backend said about the result, kept by every tier ('' when unknown). */
   details?: ResultDetails;
-}
-
-/** The result's size and foreground box (`left,top,width,height`, or `none`), as the backend sent them. */
-export interface ResultDetails {
-  width: string;
-  height: string;
-  foreground: string;
 }
 
 const DETAIL_HEADERS = {
