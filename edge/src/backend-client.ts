@@ -140,7 +140,11 @@ async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<Backend
         `The inference backend did not answer within ${config.backendTimeoutMs} ms.`,
       );
     }
-    throw error;
+    // The connection dropped while the answer was read: a truncated result is never stored.
+    console.error(
+      JSON.stringify({ event: 'backend_body_failed', requestId: job.requestId, error: String(error) }),
+    );
+    return fail('bad_gateway', 'The inference backend’s answer was cut off.');
   }
 }
 

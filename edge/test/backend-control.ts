@@ -11,6 +11,12 @@ export interface BackendMode {
     | 'problem'
     | 'error'
     | 'other-weights'
+    /** 200 whose Content-Type is not the image asked for (a proxy's page, say). */
+    | 'wrong-type'
+    /** 200 whose body stops halfway: Content-Length promises more, then the connection drops. */
+    | 'truncated'
+    /** 200 whose headers come at once and whose body never finishes. */
+    | 'slow-body'
     /** Results say X-Foreground-Box: none (nothing found). */
     | 'no-foreground';
   /** Extra latency before answering remove-background (ok mode). */

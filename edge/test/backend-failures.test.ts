@@ -89,6 +89,33 @@ describe('the path to the backend', () => {
     await expectProblem(await request(`/v1/lookup?sha256=${await sha256Hex(image)}`), 404, 'not_cached');
   });
 
+  it('a 200 with the wrong content type is refused (502) and not stored', async () => {
+    await backend.setMode({ kind: 'wrong-type' });
+    const image = uniqueImage();
+    await expectProblem(await upload(image), 502, 'bad_gateway');
+    await expectProblem(await request(`/v1/lookup?sha256=${await sha256Hex(image)}`), 404, 'not_cached');
+  });
+
+  it('a body cut off halfway is 502 bad_gateway (not a 500) and nothing is stored', async () => {
+    await backend.setMode({ kind: 'truncated' });
+    const image = uniqueImage();
+    const body = await expectProblem(await upload(image), 502, 'bad_gateway');
+    expect(body.detail).toMatch(/cut off/);
+    await expectProblem(await request(`/v1/lookup?sha256=${await sha256Hex(image)}`), 404, 'not_cached');
+    // The same upload later, with the backend healthy, is computed and stored.
+    await backend.setMode({ kind: 'ok' });
+    expect((await upload(image)).headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('a body that never finishes is 504 after BACKEND_TIMEOUT_MS and nothing is stored', async () => {
+    await backend.setMode({ kind: 'slow-body' });
+    const image = uniqueImage();
+    const started = Date.now();
+    await expectProblem(await upload(image), 504, 'backend_timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400); // BACKEND_TIMEOUT_MS is 1500 here
+    await expectProblem(await request(`/v1/lookup?sha256=${await sha256Hex(image)}`), 404, 'not_cached');
+  });
+
   it('a misconfigured edge answers 500 internal without saying more', async () => {
     const res = await request('/healthz', { env: { ...env, MAX_BODY_BYTES: 'lots' } });
     const body = await expectProblem(res, 500, 'internal');

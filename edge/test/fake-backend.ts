@@ -241,8 +241,19 @@ export class FakeBackend {
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
       Buffer.from(`fake-result ${path} ${await sha256Hex(bytes)}`),
     ]);
+    if (mode.kind === 'wrong-type') {
+      res.writeHead(200, {
+        'content-type': 'text/html',
+        [HEADERS.model]: model.id,
+        [HEADERS.modelSha256]: model.sha256,
+      });
+      return void res.end('<html>a proxy page</html>');
+    }
     res.writeHead(200, {
       'content-type': OUTPUT_CONTENT_TYPES[query.data.format],
+      ...(mode.kind === 'truncated' || mode.kind === 'slow-body'
+        ? { 'content-length': String(result.length * 4) }
+        : {}),
       [HEADERS.model]: model.id,
       [HEADERS.modelSha256]: mode.kind === 'other-weights' ? 'f'.repeat(64) : model.sha256,
       [HEADERS.imageWidth]: String(Math.round(size.width * scale)),
@@ -256,6 +267,15 @@ export class FakeBackend {
               .join(','),
       [HEADERS.serverTiming]: `inference;dur=${Date.now() - started}, total;dur=${Date.now() - started}`,
     });
+    if (mode.kind === 'truncated') {
+      res.write(result);
+      return void setTimeout(() => res.destroy(), 20);
+    }
+    if (mode.kind === 'slow-body') {
+      res.write(result.subarray(0, 8));
+      this.#hanging.add(res);
+      return;
+    }
     res.end(result);
   }
 }
