@@ -64,11 +64,12 @@ export const resultPath = (key: string) => `/v1/results/${key}`;
 /** The Cache API key: the public result URL on this Worker's own origin. */
 const cacheUrl = (origin: string, key: string) => `${origin}${resultPath(key)}`;
 
-/** The headers of every successful result response (GET, HEAD, 304 and the upload's answer). */
+/** The three tiers a result is read from and written to, for a request to this Worker's origin. */
 export function resultTiers(bucket: R2Bucket, requestUrl: string, hot: HotResults | undefined): ResultTiers {
   return { bucket, origin: new URL(requestUrl).origin, hot };
 }
 
+/** The headers of every successful result response (GET, HEAD, 304 and the upload's answer). */
 export function resultHeaders(
   key: string,
   result: Pick<StoredResult, 'contentType' | 'sourceSha256'>,

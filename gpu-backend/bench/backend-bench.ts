@@ -1,8 +1,8 @@
 /**
  * `npm run bench -w gpu-backend`: the model's floor, then the real server as a child process,
  * end to end over HTTP (latency, throughput, memory, event loop), then the floor again, all
- * checked against issue 2's targets. A benchmark, not a test: it prints PASS/FAIL and exits 0.
- * With --sweep, --soak, --batch or --cold-starts it runs issue 6's GPU-throughput mode instead
+ * checked against the CPU targets (docs/PERFORMANCE.md, "Targets"). A benchmark, not a test: it prints PASS/FAIL and exits 0.
+ * With --sweep, --soak, --batch or --cold-starts it runs the GPU-throughput mode instead
  * (throughput-bench.ts).
  */
 import { writeFile } from 'node:fs/promises';

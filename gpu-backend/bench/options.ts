@@ -11,7 +11,7 @@ export const DEFAULT_LEVELS = [1, 4, 16, 32] as const;
 /** Timed requests per concurrency level and image in the sweep (at least twice the level). */
 export const DEFAULT_REQUESTS = 100;
 
-/** The GPU-throughput mode (issue 6): entered with --sweep, --soak, --batch or --cold-starts. */
+/** The GPU-throughput mode: entered with --sweep, --soak, --batch or --cold-starts. */
 export interface ThroughputOptions {
   /** Concurrency sweep over `levels` for the 12-MP and 1-MP JPEGs, against the floor. */
   sweep: boolean;
@@ -58,7 +58,7 @@ export const USAGE = `usage: npm run bench -w gpu-backend -- [--provider cpu|web
               floor and server (MODELS=<id>), then compared side by side with ratios to the first
               (default: the first of MODELS), e.g. --models isnet-general-use,u2netp
 
-GPU-throughput mode (issue 6), entered by any of --sweep, --soak, --batch, --cold-starts:
+GPU-throughput mode, entered by any of --sweep, --soak, --batch, --cold-starts:
   npm run bench -w gpu-backend -- --provider webgpu --sweep --batch 2,4,8 --soak 2000 --cold-starts 3
   --sweep          throughput, p50/p99 at each --concurrency level for a 12-MP and a 1-MP JPEG
                    (matte), against the floor (back-to-back session.run, batch 1, --runs runs

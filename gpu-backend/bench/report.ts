@@ -120,7 +120,7 @@ function resourcesSection(r: BenchResults): string {
 
 function targetsSection(r: BenchResults): string {
   return [
-    'TARGETS (issue 2 §6)',
+    'TARGETS (CPU, docs/PERFORMANCE.md)',
     ...r.targets.map((t) => `  ${t.verdict.padEnd(4)}  ${t.name}: ${t.detail}`),
   ].join('\n');
 }

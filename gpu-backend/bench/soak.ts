@@ -1,5 +1,5 @@
 /**
- * The memory soak of issue 6: many requests through one server, its resident set sampled from
+ * The memory soak of the GPU-throughput mode: many requests through one server, its resident set sampled from
  * /proc as they complete. Growth compares the median RSS of the first quarter of the samples
  * with that of the last quarter, so one allocation spike does not decide it.
  */

@@ -1,5 +1,5 @@
 /**
- * The concurrency sweep of issue 6: for one image, throughput and latency percentiles at each
+ * The concurrency sweep of the GPU-throughput mode: for one image, throughput and latency percentiles at each
  * level, the knee, and how close the server comes to the model's own throughput (the floor).
  */
 import { loadavg } from 'node:os';

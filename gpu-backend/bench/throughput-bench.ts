@@ -1,5 +1,5 @@
 /**
- * The GPU-throughput mode (issue 6): the floor (batch 1, and batches on the batchable graph),
+ * The GPU-throughput mode: the floor (batch 1, and batches on the batchable graph),
  * a concurrency sweep for a 12-MP and a 1-MP JPEG, a memory soak and the cold-start breakdown,
  * against one server child process started with the provider under test.
  */
@@ -40,7 +40,7 @@ export interface ThroughputResults {
   options: ThroughputOptions & { runs: number };
   machine: MachineInfo;
   gpus: string[] | undefined;
-  /** The environment the server got for what issue 6 varies. */
+  /** The environment the server got for what the GPU-throughput mode varies. */
   serverEnv: Record<string, string | undefined>;
   serverCommand: string;
   floor: (FloorResult & { imagesPerSecond: number }) | undefined;

@@ -151,7 +151,7 @@ function coldStartSection(r: ThroughputResults): string {
 }
 
 function targetsSection(r: ThroughputResults): string {
-  const lines = ['TARGETS (issue 6)'];
+  const lines = ['TARGETS (GPU throughput, docs/PERFORMANCE.md)'];
   for (const s of r.sweeps) {
     const name = `${((s.image.width * s.image.height) / 1e6).toFixed(0)}-MP (${s.image.width}×${s.image.height})`;
     lines.push(

@@ -89,8 +89,9 @@ export interface EdgeProcess extends ManagedProcess {
 }
 
 /**
- * The page at `/` is same-origin, but browsers still send Origin on its POSTs, and the edge
- * checks every Origin against CORS_ORIGINS: so the edge's own origins are added to the list.
+ * CORS_ORIGINS for the local edge: both of its local names (the edge allows the origin a request
+ * was made to by itself; the other name is a different origin), then the configured origins
+ * (default: Shopify storefronts).
  */
 export function localCorsOrigins(port: number, configured?: string): string {
   const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
