@@ -1,5 +1,5 @@
 /**
- * A stand-in for gpu-backend/ that follows its HTTP contract (ARCHITECTURE.md "Backend API"),
+ * A stand-in for gpu-backend/ that follows its HTTP contract (docs/API.md, "Backend API"),
  * counts its calls, verifies X-Signature with the shared code, and can be told to be slow, down
  * (connections refused), unavailable (503), overloaded, hanging, to answer a problem, or to claim
  * other model weights than the pinned ones.

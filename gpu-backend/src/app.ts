@@ -9,7 +9,7 @@ import { healthRoutes } from './routes/health';
 import { infoRoutes } from './routes/info';
 import { removeBackgroundRoutes } from './routes/remove-background';
 
-/** Paths that answer without a signature, so probes work (ARCHITECTURE.md). */
+/** Paths that answer without a signature, so probes work (docs/API.md, "Request signatures"). */
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 
 /** Builds the backend's HTTP app from its dependencies; no globals, no process.env. */
