@@ -174,7 +174,7 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
     contentType: expected,
     width: response.headers.get(HEADERS.imageWidth) ?? '',
     height: response.headers.get(HEADERS.imageHeight) ?? '',
-    foreground: response.headers.get('x-foreground-box') ?? '',
+    foreground: response.headers.get(HEADERS.foregroundBox) ?? '',
     backendMs: headersMs + (Date.now() - started),
     inferenceMs: parseServerTiming(response.headers.get(HEADERS.serverTiming)).inference,
   };

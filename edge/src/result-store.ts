@@ -32,7 +32,7 @@ export interface StoredResult {
 const DETAIL_HEADERS = {
   width: HEADERS.imageWidth,
   height: HEADERS.imageHeight,
-  foreground: 'x-foreground-box',
+  foreground: HEADERS.foregroundBox,
 } as const;
 
 function detailsFromHeaders(headers: Headers): ResultDetails {

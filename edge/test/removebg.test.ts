@@ -284,6 +284,46 @@ describe('POST /v1.0/removebg: answers', () => {
     expect((await lastBackendQuery())?.get('roi')).toBe('10%,0%,90px,100%');
   });
 
+  it('composition parameters go to the backend in canonical form; format auto is JPG on an opaque background', async () => {
+    const { key } = await newKey();
+    const cases: [Record<string, string>, Record<string, string | null>, string][] = [
+      [{}, { format: 'png', crop: 'false', bg_color: null, position: null, scale: null }, 'image/png'],
+      [{ format: 'jpg' }, { format: 'jpg' }, 'image/jpeg'],
+      [{ bg_color: 'green' }, { format: 'jpg', bg_color: '008000ff' }, 'image/jpeg'],
+      [{ bg_color: '#0f08' }, { format: 'png', bg_color: '00ff0088' }, 'image/png'],
+      [{ bg_color: 'fff', format: 'png' }, { format: 'png', bg_color: 'ffffffff' }, 'image/png'],
+      [
+        { bg_color: 'fff', channels: 'alpha' },
+        { format: 'png', bg_color: null, output: 'matte' },
+        'image/png',
+      ],
+      [
+        { crop: 'true', crop_margin: '10px 5%' },
+        { crop: 'true', crop_margin: '10px,5%,10px,5%' },
+        'image/png',
+      ],
+      [{ crop: 'false', crop_margin: '10px' }, { crop: 'false', crop_margin: null }, 'image/png'],
+      [{ scale: '50%' }, { scale: '50', position: 'center' }, 'image/png'],
+      [{ scale: '50%', position: 'original' }, { scale: '50', position: 'original' }, 'image/png'],
+      [{ position: '20%' }, { position: '20%,20%', scale: null }, 'image/png'],
+      [{ position: 'original' }, { position: null }, 'image/png'],
+    ];
+    for (const [fields, expected, contentType] of cases) {
+      const response = await removebg(key, form({ image_file: uniqueImage(), ...fields }));
+      const label = JSON.stringify(fields);
+      expect(response.status, label).toBe(200);
+      expect(response.headers.get('content-type'), label).toBe(contentType);
+      const query = (await lastBackendQuery())!;
+      for (const [name, value] of Object.entries(expected))
+        expect(query.get(name), `${label} ${name}`).toBe(value);
+    }
+    await expectRemoveBgError(
+      await removebg(key, form({ image_file: uniqueImage(), format: 'zip' })),
+      400,
+      'invalid_format',
+    );
+  });
+
   it('no foreground found: 400 unknown_foreground, no credits', async () => {
     const { key, record } = await newKey();
     await backend.setMode({ kind: 'no-foreground' });

@@ -15,6 +15,8 @@ export const HEADERS = {
    * (503 overloaded, Retry-After) work it cannot finish in that time, rather than do it for nobody.
    */
   timeLeft: 'x-time-left-ms',
+  /** Backend → edge: the subject's box in the result, `left,top,width,height`, or `none`. */
+  foregroundBox: 'x-foreground-box',
 } as const;
 
 /** Bumped whenever pre- or post-processing changes the output bytes; part of every result key. */
@@ -34,12 +36,13 @@ export type RefineMode = (typeof REFINE_MODES)[number];
 export const SUBJECT_MODES = ['main', 'all'] as const;
 export type SubjectMode = (typeof SUBJECT_MODES)[number];
 
-export const OUTPUT_FORMATS = ['png', 'webp'] as const;
+export const OUTPUT_FORMATS = ['png', 'webp', 'jpg'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const OUTPUT_CONTENT_TYPES: Record<OutputFormat, string> = {
   png: 'image/png',
   webp: 'image/webp',
+  jpg: 'image/jpeg',
 };
 
 /** Accepted upload types, by what their magic bytes say. */

@@ -55,6 +55,43 @@ export const resultOptionsShape = {
     .describe(
       'Region of interest x1,y1,x2,y2 in source pixels (120 or 120px) or percentages (25%): only what lies inside can be foreground. Default: the whole image.',
     ),
+  bg_color: z
+    .string()
+    .regex(/^[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, 'a hex colour rrggbb or rrggbbaa')
+    .overwrite((hex) => (hex.length === 6 ? `${hex}ff` : hex).toLowerCase())
+    .optional()
+    .describe(
+      'Background colour behind the cutout, hex rrggbb or rrggbbaa (translucent). Default: none (transparent).',
+    ),
+  crop: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe("true: the canvas is the subject's box (plus crop_margin) instead of the whole image."),
+  crop_margin: z
+    .string()
+    .regex(
+      /^\d+(\.\d+)?(px|%)(,\d+(\.\d+)?(px|%)){3}$/,
+      'top,right,bottom,left, each <n>px or <n>% of the subject size',
+    )
+    .optional()
+    .describe(
+      'With crop=true: margins around the subject, top,right,bottom,left (30px or 10%). Default: none.',
+    ),
+  scale: z.coerce
+    .number()
+    .min(10)
+    .max(100)
+    .optional()
+    .describe(
+      "The subject's size in percent of the canvas (10..100), centred unless position says otherwise. Default: unscaled.",
+    ),
+  position: z
+    .string()
+    .regex(/^(original|center|\d+(\.\d+)?%,\d+(\.\d+)?%)$/, 'original, center or <x>%,<y>%')
+    .optional()
+    .describe(
+      'Where the subject goes on the canvas: original (where it was), center, or x%,y% of the free room. Default: original (center with scale).',
+    ),
 };
 
 /** The names of the options that change a result, in canonical (sorted) order. */

@@ -95,6 +95,7 @@ export const removeBackground: RouteHandler<typeof removeBackgroundRoute, AppEnv
         source_sha256: sourceSha256,
         width: outcome.width,
         height: outcome.height,
+        foreground: outcome.foreground,
         created: new Date().toISOString(),
       }),
     );

@@ -85,29 +85,31 @@ export function backendOptions(
   params: RemoveBgParams,
   image: { width: number; height: number },
 ): ResultOptions {
-  if (params.format === 'jpg' || params.format === 'zip') {
-    throw new RemoveBgError(
-      'invalid_format',
-      `format=${params.format} is not available yet; use png or auto`,
-    );
+  if (params.format === 'zip') {
+    throw new RemoveBgError('invalid_format', 'format=zip is not available yet; use png, jpg or auto');
   }
-  const composing = [
-    params.bgColor !== undefined && 'bg_color',
-    params.crop && 'crop',
-    params.scale !== undefined && 'scale',
-    params.position !== undefined && params.position !== 'original' && 'position',
-  ].filter(Boolean);
-  if (composing.length > 0) {
-    throw new RemoveBgError('invalid_parameter', `${composing.join(', ')}: not available yet`);
-  }
-  const outputMegapixels = Math.min(SIZES[params.size].megapixels, PNG_MAX_MEGAPIXELS);
+  // auto: JPG when nothing is transparent (an opaque background), else PNG.
+  const opaque = params.bgColor !== undefined && params.bgColor.endsWith('ff');
+  const format =
+    params.format === 'jpg' || (params.format === 'auto' && opaque && params.channels === 'rgba')
+      ? 'jpg'
+      : 'png';
+  const megapixels = Math.min(SIZES[params.size].megapixels, format === 'png' ? PNG_MAX_MEGAPIXELS : 25);
+  // remove.bg: scaling implies position=center unless a position is given.
+  const position = params.position ?? (params.scale !== undefined ? 'center' : undefined);
   return resultOptionsOf({
     output: params.channels === 'alpha' ? 'matte' : 'cutout',
-    format: 'png',
-    max_side: maxSideFor(image.width, image.height, outputMegapixels),
+    format,
+    max_side: maxSideFor(image.width, image.height, megapixels),
     refine: 'none',
     subject: 'all',
     roi: params.roi,
+    bg_color: params.channels === 'alpha' ? undefined : params.bgColor,
+    crop: params.crop ? 'true' : 'false',
+    crop_margin: params.cropMargin,
+    scale: params.scale,
+    // original without scale is the default: left out, so both spell the same result key.
+    position: position === 'original' && params.scale === undefined ? undefined : position,
   } as ResultOptions);
 }
 

@@ -166,3 +166,34 @@ export async function encodeCutout(
     throw invalidImage(cause);
   }
 }
+
+/** The matte resized to `out`, raw, one byte per pixel (as encodeMatte and encodeCutout resize it). */
+export function matteAt(matte: Uint8Array, matteSize: Size, out: Size): Promise<Buffer> {
+  return resizedMatte(matte, matteSize, out).raw().toBuffer();
+}
+
+/**
+ * Raw RGBA at `out`: the oriented input's colours (8-bit sRGB) with the matte as alpha, for the
+ * composition step (pipeline/compose.ts).
+ */
+export async function rgbaWithMatte(
+  bytes: Buffer,
+  source: ProbedImage,
+  alpha: Buffer,
+  out: Size,
+  limits: DecodeLimits,
+): Promise<Buffer> {
+  try {
+    let image = sharp(bytes, decodeOptions(limits));
+    if (out.width !== source.width || out.height !== source.height) {
+      image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
+    }
+    const rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+    return await sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } })
+      .joinChannel(alpha, { raw: { width: out.width, height: out.height, channels: 1 } })
+      .raw()
+      .toBuffer();
+  } catch (cause) {
+    throw invalidImage(cause);
+  }
+}

@@ -6,13 +6,16 @@ import {
   decodeForModel,
   encodeCutout,
   encodeMatte,
+  matteAt,
   outputSize,
   probeImage,
+  rgbaWithMatte,
   type DecodeLimits,
   type ProbedImage,
 } from './image-io';
+import { compose, foregroundBox, formatBox, needsComposition, type ComposeOptions } from './compose';
 
-export interface RemoveBackgroundOptions {
+export interface RemoveBackgroundOptions extends ComposeOptions {
   model?: string | undefined;
   output: OutputKind;
   format: OutputFormat;
@@ -41,6 +44,8 @@ export interface RemoveBackgroundResult {
   source: ProbedImage;
   width: number;
   height: number;
+  /** The subject's box in the result, `left,top,width,height`, or `none` (X-Foreground-Box). */
+  foreground: string;
   timings: StageTimings;
 }
 
@@ -69,22 +74,32 @@ export async function removeBackground(
   const { matte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
   const t2 = performance.now();
   const out = outputSize(source, options.max_side);
-  const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };
-  const encoded =
-    options.output === 'matte'
-      ? await encodeMatte(matte, inputSize, out, encodeOptions)
-      : await encodeCutout(bytes, source, matte, inputSize, out, {
-          ...encodeOptions,
-          maxPixels: settings.maxPixels,
-        });
+  const alpha = await matteAt(matte, inputSize, out);
+  const box = await foregroundBox(alpha, out);
+  let result: { bytes: Buffer; width: number; height: number; box: typeof box };
+  if (needsComposition(options)) {
+    const rgba = await rgbaWithMatte(bytes, source, alpha, out, settings);
+    result = await compose(rgba, out, box, { ...options, pngCompressionLevel: settings.pngCompressionLevel });
+  } else {
+    const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };
+    const encoded =
+      options.output === 'matte'
+        ? await encodeMatte(matte, inputSize, out, encodeOptions)
+        : await encodeCutout(bytes, source, matte, inputSize, out, {
+            ...encodeOptions,
+            maxPixels: settings.maxPixels,
+          });
+    result = { bytes: encoded, width: out.width, height: out.height, box };
+  }
   const t3 = performance.now();
   return {
-    bytes: encoded,
+    bytes: result.bytes,
     contentType: OUTPUT_CONTENT_TYPES[options.format],
     model: spec,
     source,
-    width: out.width,
-    height: out.height,
+    width: result.width,
+    height: result.height,
+    foreground: formatBox(result.box),
     timings: {
       decode: t1 - t0,
       preprocess: timings.preprocessMs,

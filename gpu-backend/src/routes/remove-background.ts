@@ -111,6 +111,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
       [HEADERS.modelSha256]: result.model.sha256 ?? '',
       [HEADERS.imageWidth]: String(result.width),
       [HEADERS.imageHeight]: String(result.height),
+      [HEADERS.foregroundBox]: result.foreground,
       [HEADERS.serverTiming]: stageTiming(result, totalMs),
     });
   });

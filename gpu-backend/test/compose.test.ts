@@ -1,0 +1,151 @@
+/**
+ * Composition (crop, margins, scale, position, background colour, JPEG, alpha only) on synthetic
+ * RGBA images whose geometry is known, and the foreground box of a matte.
+ */
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { compose, foregroundBox, formatBox, type Box, type ComposeOptions } from '../src/pipeline/compose';
+
+const W = 100;
+const H = 80;
+const SUBJECT: Box = { left: 20, top: 10, width: 30, height: 40 };
+
+/** A W×H RGBA image: a fully opaque red rectangle (SUBJECT), transparent green elsewhere. */
+function scene(subject: Box = SUBJECT): Buffer {
+  const rgba = Buffer.alloc(W * H * 4);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 4;
+      const inside =
+        x >= subject.left &&
+        x < subject.left + subject.width &&
+        y >= subject.top &&
+        y < subject.top + subject.height;
+      rgba.set(inside ? [255, 0, 0, 255] : [0, 255, 0, 0], i);
+    }
+  }
+  return rgba;
+}
+
+async function run(options: Partial<ComposeOptions>, subject: Box = SUBJECT) {
+  const composed = await compose(scene(subject), { width: W, height: H }, subject, {
+    output: 'cutout',
+    format: 'png',
+    pngCompressionLevel: 1,
+    ...options,
+  });
+  const decoded = await sharp(composed.bytes).raw().toBuffer({ resolveWithObject: true });
+  const pixel = (x: number, y: number) => {
+    const c = decoded.info.channels;
+    return [...decoded.data.subarray((y * decoded.info.width + x) * c, (y * decoded.info.width + x + 1) * c)];
+  };
+  return { ...composed, info: decoded.info, pixel };
+}
+
+describe('foreground box', () => {
+  it('is the bounding box of alpha values above the threshold', async () => {
+    const alpha = Buffer.alloc(10 * 8);
+    alpha[2 * 10 + 3] = 200; // (3, 2)
+    alpha[6 * 10 + 7] = 9; // (7, 6): just above the threshold
+    alpha[7 * 10 + 9] = 8; // at the threshold: background
+    expect(await foregroundBox(alpha, { width: 10, height: 8 })).toEqual({
+      left: 3,
+      top: 2,
+      width: 5,
+      height: 5,
+    });
+    const full = Buffer.alloc(10 * 8, 255);
+    expect(await foregroundBox(full, { width: 10, height: 8 })).toEqual({
+      left: 0,
+      top: 0,
+      width: 10,
+      height: 8,
+    });
+    expect(formatBox(await foregroundBox(Buffer.alloc(10 * 8, 8), { width: 10, height: 8 }))).toBe('none');
+  });
+});
+
+describe('compose', () => {
+  it('crop: the canvas is the subject', async () => {
+    const r = await run({ crop: 'true' });
+    expect([r.width, r.height, r.info.width, r.info.height]).toEqual([30, 40, 30, 40]);
+    expect(r.box).toEqual({ left: 0, top: 0, width: 30, height: 40 });
+    expect(r.pixel(0, 0)).toEqual([255, 0, 0, 255]);
+    expect(r.pixel(29, 39)).toEqual([255, 0, 0, 255]);
+  });
+
+  it('crop_margin in px (CSS order) and in % of the subject; beyond the image it is transparent', async () => {
+    const px = await run({ crop: 'true', crop_margin: '5px,10px,15px,20px' });
+    expect([px.width, px.height]).toEqual([30 + 10 + 20, 40 + 5 + 15]);
+    expect(px.box).toEqual({ left: 20, top: 5, width: 30, height: 40 });
+    expect(px.pixel(0, 0)[3]).toBe(0);
+    expect(px.pixel(20, 5)).toEqual([255, 0, 0, 255]);
+    const pct = await run({ crop: 'true', crop_margin: '10%,10%,10%,10%' });
+    expect([pct.width, pct.height]).toEqual([30 + 6, 40 + 8]);
+    // The subject at the image's corner, 10 px margin: the canvas reaches past the image.
+    const edge = await run(
+      { crop: 'true', crop_margin: '10px,10px,10px,10px' },
+      { left: 0, top: 0, width: 30, height: 40 },
+    );
+    expect([edge.width, edge.height]).toEqual([50, 60]);
+    expect(edge.pixel(0, 0)[3]).toBe(0);
+    expect(edge.pixel(10, 10)).toEqual([255, 0, 0, 255]);
+  });
+
+  it('scale: the subject fits that share of the canvas, centred by default', async () => {
+    const full = await run({ scale: 100 });
+    expect([full.width, full.height]).toEqual([W, H]);
+    // 30×40 into 100×80: limited by the height, ×2.
+    expect(full.box).toEqual({ left: 20, top: 0, width: 60, height: 80 });
+    expect(full.pixel(50, 40)).toEqual([255, 0, 0, 255]);
+    expect(full.pixel(10, 40)[3]).toBe(0);
+    const half = await run({ scale: 50, position: '0%,0%' });
+    expect(half.box).toEqual({ left: 0, top: 0, width: 30, height: 40 });
+  });
+
+  it('position without scale moves the subject: center, or x%,y% of the free room', async () => {
+    const center = await run({ position: 'center' });
+    expect(center.box).toEqual({ left: 35, top: 20, width: 30, height: 40 });
+    const corner = await run({ position: '100%,100%' });
+    expect(corner.box).toEqual({ left: 70, top: 40, width: 30, height: 40 });
+    expect(corner.pixel(99, 79)).toEqual([255, 0, 0, 255]);
+    expect(corner.pixel(20, 10)[3]).toBe(0);
+  });
+
+  it('bg_color: opaque gives three channels, translucent keeps alpha', async () => {
+    const opaque = await run({ bg_color: '0000ffff' });
+    expect(opaque.info.channels).toBe(3);
+    expect(opaque.pixel(0, 0)).toEqual([0, 0, 255]);
+    expect(opaque.pixel(25, 15)).toEqual([255, 0, 0]);
+    const translucent = await run({ bg_color: '0000ff80' });
+    expect(translucent.info.channels).toBe(4);
+    expect(translucent.pixel(0, 0)).toEqual([0, 0, 255, 128]);
+    expect(translucent.pixel(25, 15)).toEqual([255, 0, 0, 255]);
+  });
+
+  it('jpg: flattened on white (or the bg_color); channels=alpha (matte): the subject alpha only', async () => {
+    const jpg = await run({ format: 'jpg' });
+    expect((await sharp(jpg.bytes).metadata()).format).toBe('jpeg');
+    for (const [a, b] of [
+      [jpg.pixel(0, 0), [255, 255, 255]],
+      [jpg.pixel(35, 30), [255, 0, 0]],
+    ] as const) {
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(8));
+    }
+    const matte = await run({ output: 'matte', crop: 'true', bg_color: '0000ffff' });
+    expect((await sharp(matte.bytes).metadata()).channels).toBe(1);
+    expect([matte.width, matte.height]).toEqual([30, 40]);
+    expect(matte.pixel(0, 0)[0]).toBe(255);
+  });
+
+  it('no foreground: crop and placement leave the canvas as it is', async () => {
+    const composed = await compose(Buffer.alloc(W * H * 4), { width: W, height: H }, undefined, {
+      output: 'cutout',
+      format: 'png',
+      crop: 'true',
+      scale: 50,
+      pngCompressionLevel: 1,
+    });
+    expect([composed.width, composed.height, composed.box]).toEqual([W, H, undefined]);
+  });
+});
