@@ -304,3 +304,14 @@ export async function recordFreeRequest(
     .bind(key.id, monthOf(nowMs))
     .run();
 }
+
+/** Counts a native-API request made with the key (no credits: those are the remove.bg API's). */
+export async function countNativeRequest(db: D1Database, keyId: string, nowMs = Date.now()): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO key_usage (key_id, month, credits_charged, requests, cached_requests) VALUES (?1, ?2, 0, 1, 0)
+       ON CONFLICT (key_id, month) DO UPDATE SET requests = requests + 1`,
+    )
+    .bind(keyId, monthOf(nowMs))
+    .run();
+}

@@ -133,7 +133,7 @@ describe('content-hash cache', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]).toEqual({
       method: 'POST',
-      path: '/v1/remove-background?format=webp&model=isnet-general-use&output=matte&refine=none&subject=all',
+      path: '/v1/remove-background?crop=false&format=webp&model=isnet-general-use&output=matte&refine=none&subject=all',
       signature: 'ok',
       requestId: 'req-abc-123',
       // BACKEND_TIMEOUT_MS (1500 here) less the margin for the way back (5%).

@@ -72,16 +72,29 @@ describe('status and docs', () => {
     );
     const params = doc.paths['/v1/remove-background']!.post!.parameters!;
     expect(params.map((p) => p.name).sort()).toEqual([
+      'bg_color',
+      'crop',
+      'crop_margin',
       'format',
       'max_side',
       'model',
       'output',
+      'position',
       'refine',
       'roi',
+      'scale',
       'subject',
     ]);
     expect(params.find((p) => p.name === 'output')!.schema.enum).toEqual(['matte', 'cutout']);
     const lookup = doc.paths['/v1/lookup']!.get!.parameters!.map((p) => p.name);
     expect(lookup).toContain('sha256');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1.0/removebg',
+        '/v1.0/account',
+        '/admin/v1/keys',
+        '/admin/v1/keys/{id}/usage',
+      ]),
+    );
   });
 });

@@ -9,11 +9,9 @@ import { createTestBackend, type TestBackend } from './support/backend';
 import { scenePhoto } from './support/images';
 
 let backend: TestBackend;
+let photo: Uint8Array;
 const post = (query: string) =>
-  backend.app.request(`/v1/remove-background${query}`, {
-    method: 'POST',
-    body: new Uint8Array(photo('car-1')),
-  });
+  backend.app.request(`/v1/remove-background${query}`, { method: 'POST', body: photo });
 
 /** Bounding box of grey values above 8, from the decoded matte. */
 async function matteBox(png: Buffer) {

@@ -62,6 +62,14 @@ describe('foreground box', () => {
       height: 8,
     });
     expect(formatBox(await foregroundBox(Buffer.alloc(10 * 8, 8), { width: 10, height: 8 }))).toBe('none');
+    // Too small for libvips' trim: scanned.
+    expect(await foregroundBox(Buffer.from([0, 200]), { width: 2, height: 1 })).toEqual({
+      left: 1,
+      top: 0,
+      width: 1,
+      height: 1,
+    });
+    expect(await foregroundBox(Buffer.from([0]), { width: 1, height: 1 })).toBeUndefined();
   });
 });
 

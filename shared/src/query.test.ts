@@ -11,7 +11,43 @@ describe('query schemas', () => {
       max_side: 512,
       refine: 'none',
       subject: 'all',
+      crop: 'false',
     });
+  });
+
+  it('validates the composition options and canonicalises bg_color', () => {
+    expect(
+      removeBackgroundQuerySchema.parse({
+        bg_color: 'FFAA00',
+        crop: 'true',
+        crop_margin: '10px,5%,0px,2.5%',
+        scale: '50',
+        position: '10%,90%',
+      }),
+    ).toMatchObject({
+      bg_color: 'ffaa00ff',
+      crop: 'true',
+      crop_margin: '10px,5%,0px,2.5%',
+      scale: 50,
+      position: '10%,90%',
+    });
+    expect(removeBackgroundQuerySchema.parse({ bg_color: '00000080' }).bg_color).toBe('00000080');
+    for (const bad of [
+      { bg_color: 'red' },
+      { bg_color: 'fff' },
+      { crop: 'yes' },
+      { crop_margin: '10px' },
+      { crop_margin: '1,2,3,4' },
+      { scale: '5' },
+      { scale: '101' },
+      { position: 'left' },
+      { position: '10%' },
+      { format: 'zip' },
+    ]) {
+      const parsed = removeBackgroundQuerySchema.safeParse(bad);
+      expect(parsed.success, JSON.stringify(bad)).toBe(false);
+      expect(describeZodError(parsed.error!)).toContain(Object.keys(bad)[0]);
+    }
   });
 
   it('validates refine, subject and roi, and canonicalises roi', () => {
@@ -27,7 +63,7 @@ describe('query schemas', () => {
     const options = resultOptionsOf(lookup);
     expect(options).not.toHaveProperty('sha256');
     expect(resultOptionsQuery({ ...options, model: 'm' }).toString()).toBe(
-      'format=png&max_side=100&model=m&output=matte&refine=none&subject=all',
+      'crop=false&format=png&max_side=100&model=m&output=matte&refine=none&subject=all',
     );
   });
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort, runToCompletion, type ManagedProcess } from '../../scripts/lib/processes';
 import {
+  applyLocalMigrations,
   BACKEND_DIR,
   generateSecret,
   REPO_ROOT,
@@ -56,14 +57,16 @@ export default async function setup(project: TestProject) {
     await rm(scratch, { recursive: true, force: true });
   };
 
+  const adminToken = generateSecret();
   try {
+    await applyLocalMigrations(join(scratch, 'state'));
     edge = await startEdge({
       port: edgePort,
       backendUrl,
       secret,
       persistTo: join(scratch, 'state'),
       runDir: join(scratch, 'run'),
-      vars: { ...E2E_EDGE_VARS, SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET },
+      vars: { ...E2E_EDGE_VARS, SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET, ADMIN_TOKEN: adminToken },
       onLine: logTo('edge'),
     });
     await Promise.all([startTheBackend(), waitUntilReady(edge, `${edge.url}/healthz`, 60_000)]);
@@ -97,6 +100,7 @@ export default async function setup(project: TestProject) {
   project.provide('backendUrl', backendUrl);
   project.provide('controlUrl', `http://127.0.0.1:${address.port}`);
   project.provide('secret', secret);
+  project.provide('adminToken', adminToken);
   project.provide('repoRoot', REPO_ROOT);
   return async () => {
     control.close();

@@ -7,13 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../scripts/lib/processes';
 import { REPO_ROOT } from './support/config';
+import { photoPath } from './support/images';
 import { descendants, isAlive, processesMentioning } from './support/process-tree';
 
 interface Run {
@@ -89,7 +90,39 @@ afterEach(async () => {
 });
 
 /** Starts the stack, checks it serves, stops it with `stop`, and checks nothing is left. */
-async function startServeAndStop(stop: (run: Run) => void): Promise<void> {
+/**
+ * The local API key npm start printed, used as its curl example says (image_file, size=auto):
+ * the remove.bg-compatible API answers with the cutout, and the key is kept in the state folder.
+ */
+async function usePrintedKey(run: Run, url: string): Promise<void> {
+  const key = /API key {4}(bgr_[A-Za-z0-9_-]{32})/.exec(run.output())?.[1];
+  expect(key, run.output()).toBeDefined();
+  expect(run.output()).toContain(`curl -s -H 'X-Api-Key: ${key}' -F image_file=@photo.jpg -F size=auto`);
+  const saved = join(run.stateDir, 'api-key.json');
+  expect(JSON.parse(await readFile(saved, 'utf8'))).toMatchObject({ key });
+  expect((await stat(saved)).mode & 0o777).toBe(0o600);
+  const form = new FormData();
+  form.append('image_file', new Blob([await readFile(photoPath('car-1'))]), 'photo.jpg');
+  form.append('size', 'auto');
+  const response = await fetch(`${url}/v1.0/removebg`, {
+    method: 'POST',
+    headers: { 'x-api-key': key! },
+    body: form,
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+  expect(response.headers.get('content-type')).toBe('image/png');
+  expect(response.headers.get('x-credits-charged')).toBe('1');
+  expect([response.headers.get('x-width'), response.headers.get('x-height')]).toEqual(['480', '360']);
+  const account = (await (await fetch(`${url}/v1.0/account`, { headers: { 'x-api-key': key! } })).json()) as {
+    data: { attributes: { credits: { total: number } } };
+  };
+  expect(account.data.attributes.credits.total).toBe(999);
+}
+
+async function startServeAndStop(
+  stop: (run: Run) => void,
+  check?: (run: Run, url: string) => Promise<void>,
+): Promise<void> {
   const run = await npmStart();
   await waitForOutput(run, /Ctrl-C stops both/);
   const url = `http://127.0.0.1:${run.ports.edge}`;
@@ -102,6 +135,7 @@ async function startServeAndStop(stop: (run: Run) => void): Promise<void> {
   // Both services' logs come through, prefixed.
   expect(run.output()).toMatch(/^backend│ .*ready/m);
   expect(run.output()).toMatch(/^edge {3}│ .*Ready on/m);
+  await check?.(run, url);
 
   const tree = descendants(run.child.pid!);
   expect(tree.length).toBeGreaterThanOrEqual(4); // shell, orchestrator, backend, wrangler, workerd ...
@@ -152,8 +186,8 @@ async function startAndKill(victim: (run: Run) => number): Promise<void> {
 // Each test starts the whole stack (model load and warm-up on a shared 2-core machine): the
 // file's default 60 s is too tight for a start plus a drain under load.
 describe('npm start', { timeout: 180_000 }, () => {
-  it('serves the page and the API, and Ctrl-C stops everything it started', async () => {
-    await startServeAndStop((run) => process.kill(-run.child.pid!, 'SIGINT'));
+  it('serves the page, the API and the remove.bg API with the printed key, and Ctrl-C stops everything it started', async () => {
+    await startServeAndStop((run) => process.kill(-run.child.pid!, 'SIGINT'), usePrintedKey);
   });
 
   it('a SIGTERM to npm alone also stops everything (no orphans)', async () => {

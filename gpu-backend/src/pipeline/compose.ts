@@ -48,6 +48,7 @@ export function needsComposition(options: ComposeOptions): boolean {
  * or undefined when there is no foreground.
  */
 export async function foregroundBox(alpha: Buffer, size: Size): Promise<Box | undefined> {
+  if (size.width < 3 || size.height < 3) return boxByScan(alpha, size);
   const raw = { raw: { width: size.width, height: size.height, channels: 1 as const } };
   const stats = await sharp(alpha, raw).stats();
   if ((stats.channels[0]?.max ?? 0) <= BOX_THRESHOLD) return undefined;
@@ -61,6 +62,22 @@ export async function foregroundBox(alpha: Buffer, size: Size): Promise<Box | un
     width: info.width,
     height: info.height,
   };
+}
+
+/** The same box by a plain scan, for images libvips cannot trim (under 3×3; a few pixels wide). */
+function boxByScan(alpha: Buffer, size: Size): Box | undefined {
+  let [minX, minY, maxX, maxY] = [size.width, size.height, -1, -1];
+  for (let y = 0; y < size.height; y++) {
+    for (let x = 0; x < size.width; x++) {
+      if (alpha[y * size.width + x]! > BOX_THRESHOLD) {
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+        minY = Math.min(minY, y);
+        maxY = Math.max(maxY, y);
+      }
+    }
+  }
+  return maxX < 0 ? undefined : { left: minX, top: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
 }
 
 export const formatBox = (box: Box | undefined): string =>

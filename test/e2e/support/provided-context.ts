@@ -7,6 +7,8 @@ declare module 'vitest' {
     controlUrl: string;
     /** The backend's shared secret for this run (to read its /metrics). */
     secret: string;
+    /** The edge's ADMIN_TOKEN for this run (to create API keys). */
+    adminToken: string;
     repoRoot: string;
   }
 }

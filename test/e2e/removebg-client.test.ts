@@ -1,0 +1,139 @@
+/**
+ * The `remove.bg` npm package, unmodified, against the whole local stack (the edge in workerd,
+ * the real backend): only its host is pointed at the edge, by wrapping `unirest.post` (the HTTP
+ * call it makes to https://api.remove.bg/v1.0/removebg) to rewrite the origin. It gets its
+ * result, headers and errors as remove.bg documents them.
+ */
+import { createRequire } from 'node:module';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { AdminClient } from '../../scripts/lib/admin-client';
+import { channel, iou, mae, photoPath, referencePath } from './support/images';
+
+interface RemoveBgResult {
+  base64img: string;
+  creditsCharged: string;
+  detectedType: string;
+  resultWidth: string;
+  resultHeight: string;
+  rateLimit: string;
+  rateLimitRemaining: string;
+  rateLimitReset: string;
+}
+type RemoveBgError = { title: string; code?: string; detail?: string }[];
+interface RemoveBg {
+  removeBackgroundFromImageFile(o: Record<string, unknown>): Promise<RemoveBgResult>;
+  removeBackgroundFromImageBase64(o: Record<string, unknown>): Promise<RemoveBgResult>;
+  removeBackgroundFromImageUrl(o: Record<string, unknown>): Promise<RemoveBgResult>;
+}
+
+const edgeUrl = inject('edgeUrl');
+const require = createRequire(import.meta.url);
+// The package's own unirest (the instance it calls), with only the host changed.
+const clientRequire = createRequire(require.resolve('remove.bg'));
+const unirest = clientRequire('unirest') as { post: (url: string) => unknown };
+const post = unirest.post.bind(unirest);
+unirest.post = (url: string) => post(url.replace('https://api.remove.bg', edgeUrl));
+const removeBg = clientRequire('remove.bg') as RemoveBg;
+
+let apiKey: string;
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the client to reject');
+    },
+    (errors: RemoveBgError) => errors,
+  );
+
+beforeAll(async () => {
+  const admin = new AdminClient(edgeUrl, inject('adminToken'));
+  apiKey = (
+    await admin.create({ label: 'remove.bg client e2e', monthly_credits: 20, rate_limit_per_minute: 100 })
+  ).key;
+});
+
+describe('the unmodified remove.bg npm client against the local edge', () => {
+  it('removeBackgroundFromImageFile: the cutout (alpha as rembg), credits, type, size and rate-limit headers', async () => {
+    const outputFile = join(await mkdtemp(join(tmpdir(), 'removebg-')), 'car.png');
+    const result = await removeBg.removeBackgroundFromImageFile({
+      path: photoPath('car-1'),
+      apiKey,
+      size: 'regular',
+      type: 'auto',
+      outputFile,
+    });
+    expect(result.creditsCharged).toBe('0.25');
+    expect(result.detectedType).toBe('other');
+    expect([result.resultWidth, result.resultHeight]).toEqual(['480', '360']);
+    expect(result.rateLimit).toBe('100');
+    expect(Number(result.rateLimitRemaining)).toBeLessThan(100);
+    expect(Number(result.rateLimitReset)).toBeGreaterThan(Date.now() / 1000);
+    const png = await readFile(outputFile);
+    expect(png.equals(Buffer.from(result.base64img, 'base64'))).toBe(true);
+    const alpha = await channel(png, 'alpha');
+    const reference = await channel(referencePath('car-1'), 'alpha');
+    expect([alpha.width, alpha.height]).toEqual([reference.width, reference.height]);
+    expect(mae(alpha.data, reference.data)).toBeLessThanOrEqual(0.01);
+    expect(iou(alpha.data, reference.data)).toBeGreaterThanOrEqual(0.97);
+
+    // The same photo again: from the cache, 0 credits.
+    const again = await removeBg.removeBackgroundFromImageFile({
+      path: photoPath('car-1'),
+      apiKey,
+      size: 'regular',
+    });
+    expect(again.creditsCharged).toBe('0');
+    expect(again.base64img).toBe(result.base64img);
+  });
+
+  it('removeBackgroundFromImageBase64 with crop, crop_margin and bg_color: a JPEG of the subject on that colour', async () => {
+    const base64img = (await readFile(photoPath('car-1'))).toString('base64');
+    const result = await removeBg.removeBackgroundFromImageBase64({
+      base64img,
+      apiKey,
+      size: 'full',
+      crop: true,
+      crop_margin: '10px',
+      bg_color: 'white',
+    });
+    expect(result.creditsCharged).toBe('1');
+    const bytes = Buffer.from(result.base64img, 'base64');
+    const meta = await sharp(bytes).metadata();
+    expect(meta.format).toBe('jpeg');
+    expect([String(meta.width), String(meta.height)]).toEqual([result.resultWidth, result.resultHeight]);
+    expect(meta.width).toBeLessThan(480);
+    const corner = await sharp(bytes).extract({ left: 0, top: 0, width: 3, height: 3 }).raw().toBuffer();
+    expect(Math.min(...corner)).toBeGreaterThan(235);
+  });
+
+  it("errors come back as remove.bg's errors array", async () => {
+    const wrongKey = await failure(
+      removeBg.removeBackgroundFromImageFile({ path: photoPath('car-1'), apiKey: `bgr_${'x'.repeat(32)}` }),
+    );
+    expect(wrongKey[0]).toMatchObject({ code: 'auth_failed', title: 'API Key invalid' });
+    const badSize = await failure(
+      removeBg.removeBackgroundFromImageFile({ path: photoPath('car-1'), apiKey, size: 'huge' }),
+    );
+    expect(badSize[0]).toMatchObject({ code: 'invalid_size' });
+    expect(badSize[0]!.detail).toMatch(/size/);
+    const notImage = await failure(
+      removeBg.removeBackgroundFromImageBase64({ base64img: 'aGVsbG8=', apiKey }),
+    );
+    expect(notImage[0]).toMatchObject({ code: 'invalid_file_type' });
+  });
+
+  it('GET /v1.0/account reports what is left', async () => {
+    const response = await fetch(`${edgeUrl}/v1.0/account`, { headers: { 'x-api-key': apiKey } });
+    expect(await response.json()).toEqual({
+      data: {
+        attributes: {
+          credits: { total: 20 - 0.25 - 1, subscription: 20 - 0.25 - 1, payg: 0, enterprise: 0 },
+          api: { free_calls: 0, sizes: 'all' },
+        },
+      },
+    });
+  });
+});
