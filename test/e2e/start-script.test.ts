@@ -102,7 +102,7 @@ async function usePrintedKey(run: Run, url: string): Promise<void> {
   expect(JSON.parse(await readFile(saved, 'utf8'))).toMatchObject({ key });
   expect((await stat(saved)).mode & 0o777).toBe(0o600);
   const form = new FormData();
-  form.append('image_file', new Blob([await readFile(photoPath('car-1'))]), 'photo.jpg');
+  form.append('image_file', new Blob([await readFile(photoPath('ellipse'))]), 'photo.jpg');
   form.append('size', 'auto');
   const response = await fetch(`${url}/v1.0/removebg`, {
     method: 'POST',
