@@ -104,7 +104,7 @@ describe('content-hash cache', () => {
     expect(res.status).toBe(200);
     const { requests } = await backend.calls();
     expect(requests.map((r) => r.path)).toEqual([
-      '/v1/remove-background?format=png&model=u2netp&output=matte&refine=none&subject=all',
+      '/v1/remove-background?crop=false&format=png&model=u2netp&output=matte&refine=none&subject=all',
     ]);
     const key = res.headers.get('x-result-key')!;
     const u2netp = findModel('u2netp')!;
