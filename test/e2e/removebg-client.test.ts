@@ -59,7 +59,7 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
   it('removeBackgroundFromImageFile: the cutout (alpha matching the drawn mask), credits, type, size and rate-limit headers', async () => {
     const outputFile = join(await mkdtemp(join(tmpdir(), 'removebg-')), 'car.png');
     const result = await removeBg.removeBackgroundFromImageFile({
-      path: photoPath('ellipse'),
+      path: photoPath('removebg-ellipse'),
       apiKey,
       size: 'regular',
       type: 'auto',
@@ -74,13 +74,13 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
     const png = await readFile(outputFile);
     expect(png.equals(Buffer.from(result.base64img, 'base64'))).toBe(true);
     const alpha = await channel(png, 'alpha');
-    const mask = await channel(maskPath('ellipse'), 'first');
+    const mask = await channel(maskPath('removebg-ellipse'), 'first');
     expect([alpha.width, alpha.height]).toEqual([mask.width, mask.height]);
     expect(iou(alpha.data, mask.data)).toBeGreaterThanOrEqual(0.9);
 
     // The same photo again: from the cache, 0 credits.
     const again = await removeBg.removeBackgroundFromImageFile({
-      path: photoPath('ellipse'),
+      path: photoPath('removebg-ellipse'),
       apiKey,
       size: 'regular',
     });
@@ -89,7 +89,7 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
   });
 
   it('removeBackgroundFromImageBase64 with crop, crop_margin and bg_color: a JPEG of the subject on that colour', async () => {
-    const base64img = (await readFile(photoPath('ellipse'))).toString('base64');
+    const base64img = (await readFile(photoPath('removebg-ellipse'))).toString('base64');
     const result = await removeBg.removeBackgroundFromImageBase64({
       base64img,
       apiKey,
@@ -110,11 +110,14 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
 
   it("errors come back as remove.bg's errors array", async () => {
     const wrongKey = await failure(
-      removeBg.removeBackgroundFromImageFile({ path: photoPath('ellipse'), apiKey: `bgr_${'x'.repeat(32)}` }),
+      removeBg.removeBackgroundFromImageFile({
+        path: photoPath('removebg-ellipse'),
+        apiKey: `bgr_${'x'.repeat(32)}`,
+      }),
     );
     expect(wrongKey[0]).toMatchObject({ code: 'auth_failed', title: 'API Key invalid' });
     const badSize = await failure(
-      removeBg.removeBackgroundFromImageFile({ path: photoPath('ellipse'), apiKey, size: 'huge' }),
+      removeBg.removeBackgroundFromImageFile({ path: photoPath('removebg-ellipse'), apiKey, size: 'huge' }),
     );
     expect(badSize[0]).toMatchObject({ code: 'invalid_size' });
     expect(badSize[0]!.detail).toMatch(/size/);
