@@ -69,8 +69,8 @@ export interface RemoveBgParams {
 /** A form value: text, or a file's bytes. */
 export type FieldValue = string | { file: Uint8Array };
 
-const KNOWN_FIELDS = new Set([
-  'image_file',
+/** The text parameters remove.bg accepts (a file upload's two fields are `FILE_FIELDS`). */
+export const TEXT_FIELDS = [
   'image_file_b64',
   'image_url',
   'size',
@@ -89,8 +89,10 @@ const KNOWN_FIELDS = new Set([
   'shadow_opacity',
   'bg_color',
   'bg_image_url',
-  'bg_image_file',
-]);
+] as const;
+export const FILE_FIELDS = ['image_file', 'bg_image_file'] as const;
+
+const KNOWN_FIELDS = new Set<string>([...TEXT_FIELDS, ...FILE_FIELDS]);
 
 const fail = (code: RemoveBgErrorCode, detail: string) => new RemoveBgError(code, detail);
 

@@ -26,7 +26,7 @@ import { hotResultsFor } from '../hot-results';
 import { readRemoveBgBody } from '../removebg/body';
 import { fromAppError, RemoveBgError } from '../removebg/errors';
 import { admit, authenticate } from '../removebg/keys';
-import { creditsFor, parseRemoveBgParams, SIZES, type RemoveBgParams } from '../removebg/params';
+import { creditsFor, parseRemoveBgParams, SIZES, TEXT_FIELDS, type RemoveBgParams } from '../removebg/params';
 import { findResult, resultTiers, storeResult, type ResultDetails } from '../result-store';
 import { resolveModel, resultKeyFor } from '../validation';
 
@@ -145,26 +145,7 @@ const removeBgErrors = (...statuses: number[]) =>
 const apiKey = [{ apiKey: [] }];
 const formFields = {
   type: 'object' as const,
-  properties: Object.fromEntries(
-    [
-      'image_file_b64',
-      'image_url',
-      'size',
-      'type',
-      'type_level',
-      'format',
-      'roi',
-      'crop',
-      'crop_margin',
-      'scale',
-      'position',
-      'channels',
-      'add_shadow',
-      'semitransparency',
-      'bg_color',
-      'bg_image_url',
-    ].map((name) => [name, { type: 'string' as const }]),
-  ),
+  properties: Object.fromEntries(TEXT_FIELDS.map((name) => [name, { type: 'string' as const }])),
 };
 const binary = { type: 'string' as const, format: 'binary' };
 
