@@ -5,7 +5,9 @@ import {
   OUTPUT_CONTENT_TYPES,
   isErrorCode,
   parseServerTiming,
+  readImageSize,
   resultOptionsQuery,
+  sniffImageType,
   type ErrorCode,
   type ResultOptions,
 } from '@bgremove/shared';
@@ -168,6 +170,19 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
   }
   const started = Date.now();
   const body = await response.arrayBuffer();
+  const notImage = notTheImageAsked(new Uint8Array(body), job.options.format);
+  if (notImage) {
+    // A 200 whose body is no such image (a proxy's page with the right type, garbage): never stored.
+    console.error(
+      JSON.stringify({
+        event: 'backend_contract_violation',
+        requestId: job.requestId,
+        contentType,
+        notImage,
+      }),
+    );
+    return fail('bad_gateway', 'The inference backend answered with an unexpected result.');
+  }
   return {
     ok: true,
     body,
@@ -178,6 +193,24 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
     backendMs: headersMs + (Date.now() - started),
     inferenceMs: parseServerTiming(response.headers.get(HEADERS.serverTiming)).inference,
   };
+}
+
+const SNIFFED_TYPE_OF_FORMAT = { png: 'png', webp: 'webp', jpg: 'jpeg' } as const;
+
+/**
+ * Why a result body is not the image its format says (its magic bytes and a readable header,
+ * nothing decoded), or undefined when it is.
+ */
+export function notTheImageAsked(
+  bytes: Uint8Array,
+  format: keyof typeof SNIFFED_TYPE_OF_FORMAT,
+): string | undefined {
+  const sniffed = sniffImageType(bytes);
+  const wanted = SNIFFED_TYPE_OF_FORMAT[format];
+  if (!sniffed.accepted) return `the body is ${sniffed.seen}, not ${wanted}`;
+  if (sniffed.type !== wanted) return `the body is ${sniffed.type}, not ${wanted}`;
+  const size = readImageSize(bytes, sniffed.type);
+  return size.ok ? undefined : size.reason;
 }
 
 function retryAfterOf(response: Response): number | undefined {

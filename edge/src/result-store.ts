@@ -1,4 +1,4 @@
-import { HEADERS } from '@bgremove/shared';
+import { AppError, HEADERS } from '@bgremove/shared';
 import type { HotResults, ResultDetails } from './hot-results';
 
 export type { ResultDetails };
@@ -83,10 +83,26 @@ export function resultHeaders(
   });
 }
 
+/** One tier failing is logged and answered by the others (see docs/RELIABILITY.md, faults). */
+function logTierFailure(tier: 'cache' | 'r2', operation: string, key: string, error: unknown): void {
+  console.error(JSON.stringify({ event: 'storage_failed', tier, operation, key, error: String(error) }));
+}
+
+/** R2 itself failed (not "no such object"): 503 storage_unavailable; an upload treats it as a miss. */
+export class StorageUnavailable extends AppError {
+  constructor(cause: unknown) {
+    super('storage_unavailable', 'The result store is unavailable; try again shortly.', {
+      retryAfterSeconds: 5,
+      cause,
+    });
+  }
+}
+
 /**
  * Looks a result up in memory, then the Cache API (this colo), then R2 (durable). A Cache API or R2
  * hit is copied into the faster tiers in the background. `bodyless` (HEAD, 304, lookups) avoids
- * reading object bodies.
+ * reading object bodies. The Cache API failing counts as a cache miss; R2 failing throws
+ * StorageUnavailable.
  */
 export async function findResult(
   tiers: ResultTiers,
@@ -95,26 +111,18 @@ export async function findResult(
 ): Promise<StoredResult | undefined> {
   const hot = tiers.hot?.get(key);
   if (hot) return { ...hot, body: options.bodyless ? null : hot.body, size: hot.body.byteLength };
-  const cached = await caches.default.match(cacheUrl(tiers.origin, key));
-  if (cached) {
-    const found = {
-      size: Number(cached.headers.get('content-length') ?? 0),
-      contentType: cached.headers.get('content-type') ?? 'application/octet-stream',
-      sourceSha256: cached.headers.get(HEADERS.sourceSha256) ?? '',
-      details: detailsFromHeaders(cached.headers),
-    };
-    if (options.bodyless) {
-      await cached.body?.cancel();
-      return { ...found, body: null };
-    }
-    if (tiers.hot && found.size <= tiers.hot.maxItemBytes) {
-      const body = await cached.arrayBuffer();
-      tiers.hot.set(key, { ...found, body });
-      return { ...found, body };
-    }
-    return { ...found, body: cached.body };
+  const fromCache = await findInCache(tiers, key, options.bodyless).catch((error: unknown) => {
+    logTierFailure('cache', 'match', key, error);
+    return undefined;
+  });
+  if (fromCache) return fromCache;
+  let object: R2Object | R2ObjectBody | null;
+  try {
+    object = options.bodyless ? await tiers.bucket.head(r2Key(key)) : await tiers.bucket.get(r2Key(key));
+  } catch (error) {
+    logTierFailure('r2', options.bodyless ? 'head' : 'get', key, error);
+    throw new StorageUnavailable(error);
   }
-  const object = options.bodyless ? await tiers.bucket.head(r2Key(key)) : await tiers.bucket.get(r2Key(key));
   if (!object) return undefined;
   const contentType = object.httpMetadata?.contentType ?? 'application/octet-stream';
   const sourceSha256 = object.customMetadata?.source_sha256 ?? '';
@@ -127,6 +135,46 @@ export async function findResult(
   return { body: forClient, size: object.size, contentType, sourceSha256, details };
 }
 
+/** For an upload: R2 failing is no reason to refuse it, the backend can compute the result again. */
+export async function findResultForUpload(
+  tiers: ResultTiers,
+  key: string,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<StoredResult | undefined> {
+  try {
+    return await findResult(tiers, key, { bodyless: false, waitUntil });
+  } catch (error) {
+    if (error instanceof StorageUnavailable) return undefined;
+    throw error;
+  }
+}
+
+async function findInCache(
+  tiers: ResultTiers,
+  key: string,
+  bodyless: boolean,
+): Promise<StoredResult | undefined> {
+  const cached = await caches.default.match(cacheUrl(tiers.origin, key));
+  if (!cached) return undefined;
+  const found = {
+    size: Number(cached.headers.get('content-length') ?? 0),
+    contentType: cached.headers.get('content-type') ?? 'application/octet-stream',
+    sourceSha256: cached.headers.get(HEADERS.sourceSha256) ?? '',
+    details: detailsFromHeaders(cached.headers),
+  };
+  if (bodyless) {
+    await cached.body?.cancel();
+    return { ...found, body: null };
+  }
+  if (tiers.hot && found.size <= tiers.hot.maxItemBytes) {
+    const body = await cached.arrayBuffer();
+    tiers.hot.set(key, { ...found, body });
+    return { ...found, body };
+  }
+  return { ...found, body: cached.body };
+}
+
+/** Copies a result into this colo's cache; a failure is logged (the result stays in R2). */
 async function putInCache(origin: string, key: string, result: StoredResult): Promise<void> {
   const headers = resultHeaders(key, result);
   headers.set('cache-control', IMMUTABLE);
@@ -135,10 +183,19 @@ async function putInCache(origin: string, key: string, result: StoredResult): Pr
     const value = result.details?.[name as keyof ResultDetails];
     if (value) headers.set(header, value);
   }
-  await caches.default.put(cacheUrl(origin, key), new Response(result.body, { headers }));
+  try {
+    await caches.default.put(cacheUrl(origin, key), new Response(result.body, { headers }));
+  } catch (error) {
+    logTierFailure('cache', 'put', key, error);
+    if (result.body instanceof ReadableStream) await result.body.cancel().catch(() => undefined);
+  }
 }
 
-/** Stores a fresh result: R2 first (durable, with metadata), then this colo's cache and memory. */
+/**
+ * Stores a fresh result: R2 (durable, with metadata), this colo's cache and memory. Each tier is
+ * written whatever the others do: the result is correct, so a failed R2 write still leaves it in
+ * the faster tiers (logged; the next upload of it elsewhere recomputes and stores it again).
+ */
 export async function storeResult(
   tiers: ResultTiers,
   key: string,
@@ -146,10 +203,14 @@ export async function storeResult(
   contentType: string,
   metadata: ResultMetadata,
 ): Promise<void> {
-  await tiers.bucket.put(r2Key(key), body, {
-    httpMetadata: { contentType, cacheControl: IMMUTABLE },
-    customMetadata: { ...metadata },
-  });
+  try {
+    await tiers.bucket.put(r2Key(key), body, {
+      httpMetadata: { contentType, cacheControl: IMMUTABLE },
+      customMetadata: { ...metadata },
+    });
+  } catch (error) {
+    logTierFailure('r2', 'put', key, error);
+  }
   const details = detailsFromMetadata(metadata);
   await putInCache(tiers.origin, key, {
     body,

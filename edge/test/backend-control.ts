@@ -13,6 +13,8 @@ export interface BackendMode {
     | 'other-weights'
     /** 200 whose Content-Type is not the image asked for (a proxy's page, say). */
     | 'wrong-type'
+    /** 200 with the right Content-Type whose body is no image of that type. */
+    | 'not-an-image'
     /** 200 whose body stops halfway: Content-Length promises more, then the connection drops. */
     | 'truncated'
     /** 200 whose headers come at once and whose body never finishes. */

@@ -237,10 +237,12 @@ export class FakeBackend {
     const scale = Math.min(1, (query.data.max_side ?? Infinity) / Math.max(size.width, size.height));
     // Not a real matte: deterministic bytes derived from the input and options, so that the edge
     // passing them through unchanged can be checked byte for byte.
-    const result = Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      Buffer.from(`fake-result ${path} ${await sha256Hex(bytes)}`),
-    ]);
+    const width = Math.round(size.width * scale);
+    const height = Math.round(size.height * scale);
+    const result =
+      mode.kind === 'not-an-image'
+        ? Buffer.from(`<html>a proxy's page, served as ${query.data.format}</html>`)
+        : fakeResultImage(query.data.format, width, height, `fake-result ${path} ${await sha256Hex(bytes)}`);
     if (mode.kind === 'wrong-type') {
       res.writeHead(200, {
         'content-type': 'text/html',
@@ -256,8 +258,8 @@ export class FakeBackend {
         : {}),
       [HEADERS.model]: model.id,
       [HEADERS.modelSha256]: mode.kind === 'other-weights' ? 'f'.repeat(64) : model.sha256,
-      [HEADERS.imageWidth]: String(Math.round(size.width * scale)),
-      [HEADERS.imageHeight]: String(Math.round(size.height * scale)),
+      [HEADERS.imageWidth]: String(width),
+      [HEADERS.imageHeight]: String(height),
       // A made-up box (the middle half), so the edge passing it on can be checked.
       'x-foreground-box':
         mode.kind === 'no-foreground'
@@ -278,6 +280,46 @@ export class FakeBackend {
     }
     res.end(result);
   }
+}
+
+/**
+ * A result that is not a real matte but whose header is a real one of the format asked for (the
+ * edge reads it: magic bytes and size), followed by deterministic text derived from the input and
+ * options, so that the edge passing it through unchanged can be checked byte for byte.
+ */
+function fakeResultImage(
+  format: 'png' | 'webp' | 'jpg',
+  width: number,
+  height: number,
+  text: string,
+): Buffer {
+  const payload = Buffer.from(text);
+  if (format === 'png') {
+    const ihdr = Buffer.alloc(8 + 13 + 4);
+    ihdr.writeUInt32BE(13, 0);
+    ihdr.write('IHDR', 4, 'latin1');
+    ihdr.writeUInt32BE(width, 8);
+    ihdr.writeUInt32BE(height, 12);
+    ihdr.set([8, 6, 0, 0, 0], 16); // 8-bit RGBA
+    const tag = Buffer.alloc(8);
+    tag.writeUInt32BE(payload.length, 0);
+    tag.write('fkRs', 4, 'latin1');
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, tag, payload]);
+  }
+  if (format === 'webp') {
+    const vp8x = Buffer.alloc(12 + 8 + 10);
+    vp8x.write('RIFF', 0, 'latin1');
+    vp8x.writeUInt32LE(vp8x.length - 8 + payload.length, 4);
+    vp8x.write('WEBPVP8X', 8, 'latin1');
+    vp8x.writeUInt32LE(10, 16);
+    vp8x.writeUIntLE(width - 1, 24, 3);
+    vp8x.writeUIntLE(height - 1, 27, 3);
+    return Buffer.concat([vp8x, payload]);
+  }
+  const sof = Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 0, 0, 0, 1, 1, 0x11, 0]);
+  sof.writeUInt16BE(height, 7);
+  sof.writeUInt16BE(width, 9);
+  return Buffer.concat([sof, payload]);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,8 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createKey, revokeKey, usageOf } from '../src/api-keys';
-import { env, expectProblem, uniqueImage, upload } from './helpers';
+import { backend, env, expectProblem, uniqueImage, upload } from './helpers';
 
 describe('the native API with X-Api-Key (server-to-server)', () => {
+  // Whatever mode an earlier test file left the shared fake backend in (e.g. down).
+  beforeEach(async () => {
+    await backend.reset();
+  });
+
   it('an unknown or revoked key is 403 before any work', async () => {
     await expectProblem(
       await upload(uniqueImage(), '', { headers: { 'x-api-key': `bgr_${'Z'.repeat(32)}` } }),

@@ -20,6 +20,7 @@ export const ERRORS = {
   bad_gateway: { status: 502, title: 'Bad gateway' },
   overloaded: { status: 503, title: 'Overloaded' },
   backend_unavailable: { status: 503, title: 'Backend unavailable' },
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
   backend_timeout: { status: 504, title: 'Backend timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -86,6 +86,7 @@ const FROM_NATIVE: Partial<Record<ErrorCode, RemoveBgErrorCode>> = {
   not_found: 'not_found',
   overloaded: 'service_unavailable',
   backend_unavailable: 'service_unavailable',
+  storage_unavailable: 'service_unavailable',
   backend_timeout: 'timeout',
 };
 

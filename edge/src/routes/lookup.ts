@@ -18,7 +18,7 @@ export const lookupRoute = createRoute({
       description: 'Cached.',
       content: { 'application/json': { schema: z.object({ key: z.string(), url: z.string() }) } },
     },
-    ...problems(400, 404, 422, 429),
+    ...problems(400, 404, 422, 429, 503),
   },
 });
 

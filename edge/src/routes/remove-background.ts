@@ -14,7 +14,7 @@ import { outcomeError } from '../backend-client';
 import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
 import { rateLimit } from '../rate-limit';
-import { findResult, resultHeaders, resultTiers, storeResult } from '../result-store';
+import { findResultForUpload, resultHeaders, resultTiers, storeResult } from '../result-store';
 import { readUpload } from '../upload';
 import { resolveModel, resultKeyFor } from '../validation';
 import { image, multipartImage, problems, resultHeaders as resultHeadersDoc } from './openapi';
@@ -65,7 +65,7 @@ export const removeBackground: RouteHandler<typeof removeBackgroundRoute, AppEnv
   const tiers = resultTiers(c.env.RESULTS, c.req.url, hotResultsFor(config.hotCacheBytes));
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise.catch(logStoreError));
 
-  const stored = await findResult(tiers, key, { bodyless: false, waitUntil });
+  const stored = await findResultForUpload(tiers, key, waitUntil);
   if (stored) {
     const headers = resultHeaders(key, stored);
     headers.set(HEADERS.cache, 'HIT');

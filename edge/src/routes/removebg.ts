@@ -27,7 +27,7 @@ import { readRemoveBgBody } from '../removebg/body';
 import { fromAppError, RemoveBgError } from '../removebg/errors';
 import { admit, authenticate } from '../removebg/keys';
 import { creditsFor, parseRemoveBgParams, SIZES, TEXT_FIELDS, type RemoveBgParams } from '../removebg/params';
-import { findResult, resultTiers, storeResult, type ResultDetails } from '../result-store';
+import { findResultForUpload, resultTiers, storeResult, type ResultDetails } from '../result-store';
 import { resolveModel, resultKeyFor } from '../validation';
 
 /** remove.bg's output limits: PNG up to 10 MP, JPG and ZIP up to 25 MP. */
@@ -259,7 +259,7 @@ async function produce(
         console.error(JSON.stringify({ event: 'store_failed', error: String(error) })),
       ),
     );
-  const stored = await findResult(tiers, job.resultKey, { bodyless: false, waitUntil });
+  const stored = await findResultForUpload(tiers, job.resultKey, waitUntil);
   if (stored) {
     // A result already in the cache costs nothing.
     await recordFreeRequest(c.env.DB, key);

@@ -17,7 +17,7 @@ export const resultsRoute = createRoute({
       content: { 'image/png': image, 'image/webp': image },
     },
     304: { description: 'Not modified.' },
-    ...problems(404),
+    ...problems(404, 503),
   },
 });
 
