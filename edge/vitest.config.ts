@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import './test/image-server-context';
 
 // wrangler/miniflare would otherwise try the network (TOOLCHAIN.md).
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -40,6 +41,10 @@ export default defineConfig({
           TEST_SECRET,
           ADMIN_TOKEN,
           TEST_MIGRATIONS: migrations,
+          // image_url tests: only the local image server is fetched over http (test/image-server.ts).
+          IMAGE_URL_DEV_HOSTS: `127.0.0.1:${inject('imagePort')}`,
+          IMAGE_URL_MAX_BYTES: String(1024 * 1024),
+          IMAGE_URL_TIMEOUT_MS: '1500',
         },
         ratelimits: {
           RATE_LIMITER: { simple: { limit: 20, period: 60 } },
@@ -50,7 +55,7 @@ export default defineConfig({
   ],
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup: ['./test/global-setup.ts', './test/token-endpoint-setup.ts'],
+    globalSetup: ['./test/global-setup.ts', './test/token-endpoint-setup.ts', './test/image-server-setup.ts'],
     setupFiles: ['./test/apply-migrations.ts'],
     fileParallelism: false,
     testTimeout: 20_000,

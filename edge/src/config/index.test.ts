@@ -20,6 +20,18 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('image_url limits: MAX_BODY_BYTES unless set; dev hosts lowercased', () => {
+    expect(parseConfig(minimal).imageUrl).toMatchObject({ timeoutMs: 15_000, maxBytes: 25 * 1024 * 1024 });
+    expect([...parseConfig(minimal).imageUrl.devHosts]).toEqual([]);
+    const set = parseConfig({
+      ...minimal,
+      IMAGE_URL_MAX_BYTES: '2048',
+      IMAGE_URL_DEV_HOSTS: 'LocalHost:9000',
+    });
+    expect(set.imageUrl.maxBytes).toBe(2048);
+    expect([...set.imageUrl.devHosts]).toEqual(['localhost:9000']);
+  });
+
   it('treats empty strings as unset and ignores bindings', () => {
     const config = parseConfig({ ...minimal, MODELS: '', RESULTS: {}, MAX_BODY_BYTES: '' });
     expect(config.maxBodyBytes).toBe(25 * 1024 * 1024);
@@ -37,6 +49,8 @@ describe('parseConfig', () => {
     [{ ...minimal, WARMUP_HOURS: '7 to 9' }, /WARMUP_HOURS/],
     [{ ...minimal, WARMUP_TIMEZONE: 'Mars/Olympus' }, /WARMUP_TIMEZONE/],
     [{ ...minimal, WARMUP_DAYS: 'weekdays' }, /WARMUP_DAYS/],
+    [{ ...minimal, IMAGE_URL_DEV_HOSTS: 'localhost' }, /IMAGE_URL_DEV_HOSTS/],
+    [{ ...minimal, IMAGE_URL_TIMEOUT_MS: '5' }, /IMAGE_URL_TIMEOUT_MS/],
   ])('refuses %j naming the var', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

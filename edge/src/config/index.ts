@@ -50,6 +50,14 @@ export const envSchema = z.object({
   SHOPIFY_APP_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /** Bearer token of the admin API (routes/admin.ts); unset: the admin API is off. */
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** remove.bg's image_url / bg_image_url downloads (removebg/fetch-image.ts). */
+  IMAGE_URL_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  /** Unset: MAX_BODY_BYTES. */
+  IMAGE_URL_MAX_BYTES: int(1024, 100 * 1024 * 1024).optional(),
+  /** Development and tests only: host:port list fetched over http and without the public-host check. */
+  IMAGE_URL_DEV_HOSTS: envList
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/i, 'host:port')))
+    .default([]),
 });
 
 export interface ServedModel {
@@ -83,6 +91,7 @@ export interface EdgeConfig {
   shopifyAppSecret: string | undefined;
   /** Unset: the admin API (/admin/v1) refuses everything. */
   adminToken: string | undefined;
+  imageUrl: { timeoutMs: number; maxBytes: number; devHosts: ReadonlySet<string> };
 }
 
 export class ConfigError extends Error {
@@ -140,6 +149,11 @@ export function parseConfig(env: object): EdgeConfig {
     appProxyPrefix: e.APP_PROXY_PREFIX,
     shopifyAppSecret: e.SHOPIFY_APP_SECRET,
     adminToken: e.ADMIN_TOKEN,
+    imageUrl: {
+      timeoutMs: e.IMAGE_URL_TIMEOUT_MS,
+      maxBytes: e.IMAGE_URL_MAX_BYTES ?? e.MAX_BODY_BYTES,
+      devHosts: new Set(e.IMAGE_URL_DEV_HOSTS.map((host) => host.toLowerCase())),
+    },
   });
 }
 

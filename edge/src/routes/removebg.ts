@@ -25,6 +25,7 @@ import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
 import { readRemoveBgBody } from '../removebg/body';
 import { fromAppError, RemoveBgError } from '../removebg/errors';
+import { fetchImage } from '../removebg/fetch-image';
 import { admit, authenticate } from '../removebg/keys';
 import { creditsFor, parseRemoveBgParams, SIZES, TEXT_FIELDS, type RemoveBgParams } from '../removebg/params';
 import { findResultForUpload, resultTiers, storeResult, type ResultDetails } from '../result-store';
@@ -214,13 +215,17 @@ async function removeBgUnchecked(c: Context<AppEnv>): Promise<Response> {
   const limitHeaders = await admit(c, key);
   try {
     const params = parseRemoveBgParams(await readRemoveBgBody(c, config.maxBodyBytes));
-    if (params.source.kind === 'url' || params.bgImage) {
-      throw new RemoveBgError(
-        'failed_image_download',
-        'image_url and background images are not available yet',
-      );
+    if (params.bgImage) {
+      throw new RemoveBgError('failed_image_download', 'background images are not available yet');
     }
-    const image = checkImage(params.source.bytes, config, 'the image');
+    const image =
+      params.source.kind === 'url'
+        ? checkImage(
+            await fetchImage(params.source.url, config.imageUrl, 'image_url'),
+            { maxBodyBytes: config.imageUrl.maxBytes, maxInputPixels: config.maxInputPixels },
+            'the image at image_url',
+          )
+        : checkImage(params.source.bytes, config, 'the image');
     const model = resolveModel(config, undefined);
     const options = backendOptions(params, image);
     const sourceSha256 = await sha256Hex(image.bytes);
