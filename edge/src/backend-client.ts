@@ -7,6 +7,7 @@ import {
   parseServerTiming,
   readImageSize,
   resultOptionsQuery,
+  sha256Hex,
   sniffImageType,
   type ErrorCode,
   type ResultOptions,
@@ -24,6 +25,8 @@ export interface BackendJob {
   /** Every result option, defaults applied (the same ones that made the result key). */
   options: ResultOptions;
   requestId: string;
+  /** The background image (options.bg_image is its SHA-256): then the body is multipart, image + bg_image. */
+  background?: { bytes: ArrayBuffer; mime: string } | undefined;
 }
 
 /** Plain data (it crosses the Durable Object RPC boundary), so failures are values, not throws. */
@@ -74,8 +77,9 @@ export async function removeBackgroundOnBackend(
   job: BackendJob,
 ): Promise<BackendOutcome> {
   const deadline = Date.now() + config.retryBudgetMs;
+  const body = await backendBody(job);
   for (let attempt = 0; ; attempt++) {
-    const outcome = await attemptOnce(config, job);
+    const outcome = await attemptOnce(config, job, body);
     if (!('retry' in outcome)) return outcome;
     const delay = Math.min(5_000, config.retryBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
     if (Date.now() + delay > deadline) {
@@ -107,17 +111,45 @@ export function announcedTimeLeftMs(timeoutMs: number): number {
   return Math.max(0, timeoutMs - Math.min(2_000, Math.round(timeoutMs * 0.05)));
 }
 
-async function attemptOnce(config: EdgeConfig, job: BackendJob): Promise<BackendOutcome | Retryable> {
+interface BackendBody {
+  bytes: ArrayBuffer;
+  sha256: string;
+  contentType: string;
+}
+
+/**
+ * The image as the raw body; with a background, both as multipart/form-data (parts `image` and
+ * `bg_image`), built once for all attempts.
+ */
+export async function backendBody(job: BackendJob): Promise<BackendBody> {
+  if (!job.background) return { bytes: job.bytes, sha256: job.sourceSha256, contentType: job.mime };
+  const form = new FormData();
+  form.append('image', new File([job.bytes], 'image', { type: job.mime }));
+  form.append('bg_image', new File([job.background.bytes], 'bg_image', { type: job.background.mime }));
+  const encoded = new Request('https://backend.invalid/', { method: 'POST', body: form });
+  const bytes = await encoded.arrayBuffer();
+  return {
+    bytes,
+    sha256: await sha256Hex(bytes),
+    contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+  };
+}
+
+async function attemptOnce(
+  config: EdgeConfig,
+  job: BackendJob,
+  body: BackendBody,
+): Promise<BackendOutcome | Retryable> {
   const started = Date.now();
   let response: Response;
   try {
     response = await backendFetch(config, {
       method: 'POST',
       pathAndQuery: backendPathAndQuery(job),
-      body: job.bytes,
-      bodySha256: job.sourceSha256,
+      body: body.bytes,
+      bodySha256: body.sha256,
       headers: {
-        'content-type': job.mime,
+        'content-type': body.contentType,
         [HEADERS.requestId]: job.requestId,
         [HEADERS.timeLeft]: String(announcedTimeLeftMs(config.backendTimeoutMs)),
       },

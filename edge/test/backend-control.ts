@@ -40,4 +40,6 @@ export interface RecordedRequest {
   contentType: string | undefined;
   bodySha256: string;
   authorization: string | undefined;
+  /** With bg_image: the SHA-256 of the multipart part bg_image (checked against the query). */
+  bgImageSha256?: string;
 }

@@ -178,7 +178,7 @@ export class FakeBackend {
             .map((m) => ({ id: m.id, family: m.family, sha256: m.sha256, loaded: true, ready: true })),
         });
       case 'POST /v1/remove-background':
-        return this.#removeBackground(path, body, res);
+        return this.#removeBackground(path, body, res, header(req, 'content-type') ?? '');
       default:
         return problem(res, 404, 'not_found', `no route ${name}`);
     }
@@ -201,7 +201,12 @@ export class FakeBackend {
     return verdict.ok ? 'ok' : 'bad';
   }
 
-  async #removeBackground(path: string, body: Buffer, res: ServerResponse): Promise<void> {
+  async #removeBackground(
+    path: string,
+    raw: Buffer,
+    res: ServerResponse,
+    contentType: string,
+  ): Promise<void> {
     const mode = this.mode;
     if (mode.failFirst !== undefined && this.#failed < mode.failFirst) {
       this.#failed++;
@@ -228,6 +233,28 @@ export class FakeBackend {
     );
     const model = query.success && query.data.model ? findModel(query.data.model) : undefined;
     if (!query.success || !model?.sha256) return problem(res, 400, 'invalid_request', 'bad query or model');
+    // With bg_image, as the real backend: multipart with the parts image and bg_image, the hash checked.
+    let body = raw;
+    if (query.data.bg_image !== undefined) {
+      if (!contentType.startsWith('multipart/form-data'))
+        return problem(res, 400, 'invalid_request', 'bg_image without multipart');
+      const form = await new Request('http://x/', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: raw,
+      }).formData();
+      const image = form.get('image');
+      const background = form.get('bg_image');
+      if (typeof image === 'string' || typeof background === 'string' || !image || !background)
+        return problem(res, 400, 'invalid_request', 'multipart parts image and bg_image expected');
+      const bgSha256 = await sha256Hex(new Uint8Array(await background.arrayBuffer()));
+      if (bgSha256 !== query.data.bg_image)
+        return problem(res, 400, 'invalid_request', 'bg_image: SHA-256 mismatch');
+      this.requests.at(-1)!.bgImageSha256 = bgSha256;
+      body = Buffer.from(await image.arrayBuffer());
+    } else if (contentType.startsWith('multipart/')) {
+      return problem(res, 400, 'invalid_request', 'multipart only with bg_image');
+    }
     const bytes = new Uint8Array(body);
     const sniffed = sniffImageType(bytes);
     const size = sniffed.accepted ? readImageSize(bytes, sniffed.type) : undefined;

@@ -1,3 +1,4 @@
+import { sha256Hex } from '@bgremove/shared';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { createKey, usageOf } from '../src/api-keys';
 import { checkImageUrl, MAX_REDIRECTS, refuseHost } from '../src/removebg/fetch-image';
@@ -233,6 +234,30 @@ describe('image_url through POST /v1.0/removebg (a real local web server)', () =
     });
     expect(jpeg.status).toBe(200);
     await expectError(await removebg(key, { image_url: `${server}/missing` }), 400, 'failed_image_download');
+    expect(await usageOf(env.DB, record.id)).toMatchObject([{ creditsCharged: 0.25, requests: 1 }]);
+  });
+
+  it('bg_image_url: fetched the same way, sent to the backend as bg_image', async () => {
+    const { key, record } = await newKey();
+    const response = await removebg(key, {
+      image_url: `${server}/img/photo-96x64.jpg?unique=1`,
+      bg_image_url: `${server}/redirect/2/photo-96x64.png`,
+    });
+    expect(response.status).toBe(200);
+    const last = (await backend.calls()).requests.at(-1)!;
+    expect(new URL(last.path, 'http://x').searchParams.get('bg_image')).toBe(last.bgImageSha256);
+    expect(last.bgImageSha256).toBe(await sha256Hex(fixture('photo-96x64.png')));
+    for (const [url, code] of [
+      [`${server}/to?url=${encodeURIComponent('https://10.1.2.3/bg.jpg')}`, 'failed_image_download'],
+      [`${server}/big`, 'file_too_large'],
+      [`${server}/html`, 'invalid_file_type'],
+    ] as const) {
+      await expectError(
+        await removebg(key, { image_url: `${server}/img/photo-96x64.jpg?unique=1`, bg_image_url: url }),
+        400,
+        code,
+      );
+    }
     expect(await usageOf(env.DB, record.id)).toMatchObject([{ creditsCharged: 0.25, requests: 1 }]);
   });
 

@@ -338,6 +338,62 @@ describe('POST /v1.0/removebg: answers', () => {
   });
 });
 
+describe('POST /v1.0/removebg: background images', () => {
+  it('bg_image_file goes to the backend as the multipart part bg_image, its hash in the result key', async () => {
+    const { key } = await newKey();
+    const photo = uniqueImage();
+    const background = uniqueImage('photo-96x64.png');
+    const response = await removebg(key, form({ image_file: photo, bg_image_file: background }));
+    expect(response.status).toBe(200);
+    // auto: a PNG background may be transparent, so PNG.
+    expect(response.headers.get('content-type')).toBe('image/png');
+    const calls = (await backend.calls()).requests.filter((r) => r.path.startsWith('/v1/remove-background'));
+    expect(calls).toHaveLength(1);
+    const query = new URL(calls[0]!.path, 'http://x').searchParams;
+    expect(query.get('bg_image')).toBe(await sha256Hex(background));
+    expect(calls[0]!.bgImageSha256).toBe(await sha256Hex(background));
+    expect(calls[0]!.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    expect(calls[0]!.signature).toBe('ok');
+    // Another background is another result; the same one again is the cached result.
+    const other = await removebg(
+      key,
+      form({ image_file: photo, bg_image_file: uniqueImage('photo-96x64.png') }),
+    );
+    expect(other.headers.get('x-credits-charged')).toBe('0.25');
+    expect(other.headers.get('x-result-key')).not.toBe(response.headers.get('x-result-key'));
+    const again = await removebg(key, form({ image_file: photo, bg_image_file: background }));
+    expect(again.headers.get('x-credits-charged')).toBe('0');
+    expect(await backend.removeBackgroundCalls()).toBe(2);
+  });
+
+  it('auto is JPG over a JPEG background; channels=alpha sends no background', async () => {
+    const { key } = await newKey();
+    const jpeg = await removebg(key, form({ image_file: uniqueImage(), bg_image_file: uniqueImage() }));
+    expect(jpeg.status).toBe(200);
+    expect(jpeg.headers.get('content-type')).toBe('image/jpeg');
+    expect((await lastBackendQuery())!.get('format')).toBe('jpg');
+    const alpha = await removebg(
+      key,
+      form({ image_file: uniqueImage(), bg_image_file: uniqueImage(), channels: 'alpha' }),
+    );
+    expect(alpha.status).toBe(200);
+    const last = (await backend.calls()).requests.at(-1)!;
+    expect(new URL(last.path, 'http://x').searchParams.has('bg_image')).toBe(false);
+    expect(last.contentType).not.toMatch(/multipart/);
+  });
+
+  it('the native API refuses bg_image (no way to send its bytes there)', async () => {
+    const response = await request(`/v1/remove-background?bg_image=${'a'.repeat(64)}`, {
+      method: 'POST',
+      body: uniqueImage(),
+      headers: { 'content-type': 'image/jpeg', origin: 'https://shop.example.com' },
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/bg_image/);
+    expect(await backend.removeBackgroundCalls()).toBe(0);
+  });
+});
+
 describe('POST /v1.0/removebg: every bad input has remove.bg’s code', () => {
   const image = () => uniqueImage();
   const cases: [string, () => Record<string, string | Uint8Array>, string][] = [
@@ -394,6 +450,26 @@ describe('POST /v1.0/removebg: every bad input has remove.bg’s code', () => {
       'bg_color and bg_image_url',
       () => ({ image_file: image(), bg_color: 'fff', bg_image_url: 'https://a.test/b.jpg' }),
       'multiple_bg_sources',
+    ],
+    [
+      'bg_image_file and bg_image_url',
+      () => ({ image_file: image(), bg_image_file: image(), bg_image_url: 'https://a.test/b.jpg' }),
+      'multiple_bg_sources',
+    ],
+    [
+      'bg_image_file a GIF',
+      () => ({ image_file: image(), bg_image_file: fixture('photo-96x64.gif') }),
+      'invalid_file_type',
+    ],
+    [
+      'bg_image_url over http',
+      () => ({ image_file: image(), bg_image_url: 'http://example.com/b.jpg' }),
+      'failed_image_download',
+    ],
+    [
+      'bg_image_url to a private address',
+      () => ({ image_file: image(), bg_image_url: 'https://192.168.0.10/b.jpg' }),
+      'failed_image_download',
     ],
     ['unknown parameter', () => ({ image_file: image(), colour: 'red' }), 'invalid_parameter'],
     ['add_shadow not boolean', () => ({ image_file: image(), add_shadow: 'lots' }), 'invalid_parameter'],

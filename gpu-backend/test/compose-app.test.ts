@@ -3,6 +3,7 @@
  * backend reports matches its own matte, crop/background/JPEG give the image that box implies,
  * and bad option values are refused before any model run.
  */
+import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBackend, type TestBackend } from './support/backend';
@@ -80,6 +81,81 @@ describe('composition options on the real pipeline', () => {
     expect(Math.max(w! / meta.width, h! / meta.height)).toBeCloseTo(0.5, 1);
     expect(Math.abs(left! + w! / 2 - meta.width / 2)).toBeLessThanOrEqual(1);
     expect(Math.abs(top! + h! / 2 - meta.height / 2)).toBeLessThanOrEqual(1);
+  });
+
+  it('bg_image (multipart): the cutout over the background, which shows where the matte is clear', async () => {
+    const background = await sharp({
+      create: { width: 48, height: 32, channels: 3, background: { r: 20, g: 60, b: 230 } },
+    })
+      .png()
+      .toBuffer();
+    const sha = createHash('sha256').update(background).digest('hex');
+    const form = () => {
+      const body = new FormData();
+      body.append('image', new Blob([photo]));
+      body.append('bg_image', new Blob([background]));
+      return body;
+    };
+    const query = `?output=cutout&max_side=320&bg_image=${sha}`;
+    const response = await backend.app.request(`/v1/remove-background${query}`, {
+      method: 'POST',
+      body: form(),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const result = await sharp(Buffer.from(await response.arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(result.info.channels).toBe(3);
+    const cutout = await sharp(Buffer.from(await (await post('?output=cutout&max_side=320')).arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([result.info.width, result.info.height]).toEqual([cutout.info.width, cutout.info.height]);
+    // Where the cutout is clear the background shows; where it is solid, the photo's pixels.
+    const blue = [20, 60, 230];
+    let [bgSum, bgN, fgSum, fgN] = [0, 0, 0, 0];
+    for (let i = 0; i < cutout.info.width * cutout.info.height; i++) {
+      const alpha = cutout.data[i * 4 + 3]!;
+      for (let ch = 0; ch < 3; ch++) {
+        const got = result.data[i * 3 + ch]!;
+        if (alpha < 8) {
+          bgSum += Math.abs(got - blue[ch]!);
+          bgN++;
+        } else if (alpha > 247) {
+          fgSum += Math.abs(got - cutout.data[i * 4 + ch]!);
+          fgN++;
+        }
+      }
+    }
+    expect(bgN).toBeGreaterThan(1000);
+    expect(fgN).toBeGreaterThan(1000);
+    expect(bgSum / bgN).toBeLessThan(3);
+    expect(fgSum / fgN).toBeLessThan(3);
+
+    // The hash is checked; the parts must be there; no multipart without bg_image.
+    const wrong = await backend.app.request(
+      `/v1/remove-background?output=cutout&bg_image=${'0'.repeat(64)}`,
+      {
+        method: 'POST',
+        body: form(),
+      },
+    );
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { detail: string }).detail).toMatch(/SHA-256/);
+    const raw = await post(`?output=cutout&bg_image=${sha}`);
+    expect(raw.status).toBe(400);
+    const noOption = await backend.app.request('/v1/remove-background?output=cutout', {
+      method: 'POST',
+      body: form(),
+    });
+    expect(noOption.status).toBe(400);
+    const onlyImage = new FormData();
+    onlyImage.append('image', new Blob([photo]));
+    const missing = await backend.app.request(`/v1/remove-background${query}`, {
+      method: 'POST',
+      body: onlyImage,
+    });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { detail: string }).detail).toMatch(/bg_image/);
   });
 
   it.each([

@@ -27,7 +27,7 @@ function scene(subject: Box = SUBJECT): Buffer {
   return rgba;
 }
 
-async function run(options: Partial<ComposeOptions>, subject: Box = SUBJECT) {
+async function run(options: Partial<ComposeOptions> & { background?: Buffer }, subject: Box = SUBJECT) {
   const composed = await compose(scene(subject), { width: W, height: H }, subject, {
     output: 'cutout',
     format: 'png',
@@ -144,6 +144,97 @@ describe('compose', () => {
     expect((await sharp(matte.bytes).metadata()).channels).toBe(1);
     expect([matte.width, matte.height]).toEqual([30, 40]);
     expect(matte.pixel(0, 0)[0]).toBe(255);
+  });
+
+  /**
+   * A w×h image in two colours, split at `at` (a fraction) across x or y, with or without alpha.
+   * The split is off-centre so that cover, fill and contain put it in different places.
+   */
+  async function halves(
+    w: number,
+    h: number,
+    split: 'x' | 'y',
+    at: number,
+    a: number[],
+    b: number[],
+    as: 'png' | 'jpeg' = 'png',
+  ): Promise<Buffer> {
+    const channels = a.length as 3 | 4;
+    const raw = Buffer.alloc(w * h * channels);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        raw.set((split === 'x' ? x < w * at : y < h * at) ? a : b, (y * w + x) * channels);
+    const image = sharp(raw, { raw: { width: w, height: h, channels } });
+    return as === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 95 }).toBuffer();
+  }
+
+  /** Mean absolute difference per channel over a region, against one colour. */
+  function regionMae(result: Awaited<ReturnType<typeof run>>, region: Box, colour: number[]): number {
+    let sum = 0;
+    let n = 0;
+    for (let y = region.top; y < region.top + region.height; y++)
+      for (let x = region.left; x < region.left + region.width; x++) {
+        const p = result.pixel(x, y);
+        colour.forEach((c, i) => {
+          sum += Math.abs(p[i]! - c);
+          n++;
+        });
+      }
+    return sum / n;
+  }
+
+  it('bg_image: scaled to cover the canvas (centred, overflow cut), the subject over it', async () => {
+    // 40×20, blue up to x = 10, then yellow, on a 100×80 canvas: scale max(100/40, 80/20) = 4,
+    // 160×80, cut to x 30..130, so the colours meet at canvas x = 10·4 − 30 = 10 (fill: 25).
+    const background = await halves(40, 20, 'x', 0.25, [0, 0, 255], [255, 255, 0]);
+    const result = await run({ bg_image: 'a'.repeat(64), background });
+    expect(result.info.channels).toBe(3);
+    expect([result.info.width, result.info.height]).toEqual([W, H]);
+    expect(regionMae(result, { left: 0, top: 0, width: 8, height: H }, [0, 0, 255])).toBeLessThan(2);
+    expect(regionMae(result, { left: 12, top: 0, width: 6, height: H }, [255, 255, 0])).toBeLessThan(2);
+    expect(regionMae(result, { left: 55, top: 0, width: 45, height: H }, [255, 255, 0])).toBeLessThan(2);
+    expect(regionMae(result, { left: 22, top: 12, width: 26, height: 36 }, [255, 0, 0])).toBeLessThan(2);
+    expect(result.box).toEqual(SUBJECT);
+  });
+
+  it('bg_image of another shape: covers by height; with crop it covers the cropped canvas', async () => {
+    // 20×40, magenta up to y = 16, on 100×80: scale max(5, 2) = 5, 100×200 cut to y 60..140:
+    // the colours meet at y = 16·5 − 60 = 20 (fill: 32).
+    const background = await halves(20, 40, 'y', 0.4, [255, 0, 255], [0, 255, 255], 'jpeg');
+    const result = await run({ bg_image: 'b'.repeat(64), background, format: 'jpg' });
+    expect((await sharp(result.bytes).metadata()).format).toBe('jpeg');
+    expect(regionMae(result, { left: 60, top: 0, width: 40, height: 16 }, [255, 0, 255])).toBeLessThan(6);
+    expect(regionMae(result, { left: 60, top: 24, width: 40, height: 56 }, [0, 255, 255])).toBeLessThan(6);
+    // crop: the canvas is the 30×40 subject + 10 px: 50×60; the background covers exactly that.
+    const cropped = await run({
+      bg_image: 'b'.repeat(64),
+      background,
+      crop: 'true',
+      crop_margin: '10px,10px,10px,10px',
+    });
+    expect([cropped.info.width, cropped.info.height]).toEqual([50, 60]);
+    // 20×40 on 50×60: scale max(2.5, 1.5) = 2.5, 50×100 cut to y 20..80: the colours meet at
+    // y = 16·2.5 − 20 = 20 (fill: 24).
+    expect(regionMae(cropped, { left: 0, top: 0, width: 50, height: 8 }, [255, 0, 255])).toBeLessThan(6);
+    expect(regionMae(cropped, { left: 0, top: 22, width: 8, height: 28 }, [0, 255, 255])).toBeLessThan(6);
+    expect(regionMae(cropped, { left: 0, top: 52, width: 50, height: 8 }, [0, 255, 255])).toBeLessThan(6);
+    expect(regionMae(cropped, { left: 12, top: 12, width: 26, height: 36 }, [255, 0, 0])).toBeLessThan(2);
+  });
+
+  it('bg_image with transparency keeps alpha where both are transparent; a broken one is refused', async () => {
+    const background = await halves(50, 40, 'x', 0.5, [0, 0, 255, 255], [0, 0, 0, 0]);
+    const result = await run({ bg_image: 'c'.repeat(64), background });
+    expect(result.info.channels).toBe(4);
+    expect(result.pixel(5, 5)).toEqual([0, 0, 255, 255]);
+    expect(result.pixel(90, 70)[3]).toBe(0);
+    expect(result.pixel(25, 15)).toEqual([255, 0, 0, 255]);
+    await expect(
+      run({ bg_image: 'd'.repeat(64), background: Buffer.from('not an image at all') }),
+    ).rejects.toMatchObject({ code: 'invalid_image' });
+    await expect(run({ bg_image: 'e'.repeat(64) })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(run({ bg_image: 'f'.repeat(64), background, bg_color: 'ffffffff' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
   });
 
   it('no foreground: crop and placement leave the canvas as it is', async () => {

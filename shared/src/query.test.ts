@@ -32,9 +32,11 @@ describe('query schemas', () => {
       position: '10%,90%',
     });
     expect(removeBackgroundQuerySchema.parse({ bg_color: '00000080' }).bg_color).toBe('00000080');
+    expect(removeBackgroundQuerySchema.parse({ bg_image: 'AB'.repeat(32) }).bg_image).toBe('ab'.repeat(32));
     for (const bad of [
       { bg_color: 'red' },
       { bg_color: 'fff' },
+      { bg_image: 'abc' },
       { crop: 'yes' },
       { crop_margin: '10px' },
       { crop_margin: '1,2,3,4' },

@@ -63,6 +63,14 @@ export const resultOptionsShape = {
     .describe(
       'Background colour behind the cutout, hex rrggbb or rrggbbaa (translucent). Default: none (transparent).',
     ),
+  bg_image: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.string().regex(SHA256_HEX, '64 hex characters'))
+    .optional()
+    .describe(
+      'SHA-256 (hex) of a background image sent with the photo (backend: multipart part bg_image), scaled to cover the canvas behind the cutout. Default: none.',
+    ),
   crop: z
     .enum(['true', 'false'])
     .default('false')

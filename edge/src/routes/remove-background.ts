@@ -25,7 +25,8 @@ export const removeBackgroundRoute = createRoute({
   summary: 'Remove the background of an image (raw body or multipart field "image").',
   middleware: [rateLimit()] as const,
   request: {
-    query: removeBackgroundQuerySchema,
+    // bg_image needs a second image in the body: only POST /v1.0/removebg sends one.
+    query: removeBackgroundQuerySchema.omit({ bg_image: true }),
     // Documentation only: readUpload enforces the size cap, sniffs the type and reads the size.
     body: {
       required: true,

@@ -21,6 +21,7 @@ import {
   type ApiKeyRecord,
 } from '../api-keys';
 import type { AppEnv } from '../app-env';
+import type { EdgeConfig } from '../config';
 import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
 import { readRemoveBgBody } from '../removebg/body';
@@ -73,6 +74,26 @@ export function checkImage(
   return { bytes: buffer, mime: sniffed.mime, width: size.width, height: size.height };
 }
 
+interface CheckedBackground extends CheckedImage {
+  sha256: string;
+}
+
+/** bg_image_file or bg_image_url: checked like the image (magic bytes, header size), never decoded. */
+async function backgroundImage(
+  config: EdgeConfig,
+  source: NonNullable<RemoveBgParams['bgImage']>,
+): Promise<CheckedBackground> {
+  const checked =
+    source.kind === 'url'
+      ? checkImage(
+          await fetchImage(source.url, config.imageUrl, 'bg_image_url'),
+          { maxBodyBytes: config.imageUrl.maxBytes, maxInputPixels: config.maxInputPixels },
+          'the image at bg_image_url',
+        )
+      : checkImage(source.bytes, config, 'bg_image_file');
+  return { ...checked, sha256: await sha256Hex(checked.bytes) };
+}
+
 /** The longer side that keeps width × height within `megapixels` (undefined: no downscale). */
 export function maxSideFor(width: number, height: number, megapixels: number): number | undefined {
   const cap = megapixels * 1_000_000;
@@ -85,12 +106,14 @@ export function maxSideFor(width: number, height: number, megapixels: number): n
 export function backendOptions(
   params: RemoveBgParams,
   image: { width: number; height: number },
+  background?: { sha256: string; mime: string },
 ): ResultOptions {
   if (params.format === 'zip') {
     throw new RemoveBgError('invalid_format', 'format=zip is not available yet; use png, jpg or auto');
   }
-  // auto: JPG when nothing is transparent (an opaque background), else PNG.
-  const opaque = params.bgColor !== undefined && params.bgColor.endsWith('ff');
+  // auto: JPG when nothing is transparent (an opaque colour or a JPEG background), else PNG.
+  const opaque =
+    (params.bgColor !== undefined && params.bgColor.endsWith('ff')) || background?.mime === 'image/jpeg';
   const format =
     params.format === 'jpg' || (params.format === 'auto' && opaque && params.channels === 'rgba')
       ? 'jpg'
@@ -106,6 +129,7 @@ export function backendOptions(
     subject: 'all',
     roi: params.roi,
     bg_color: params.channels === 'alpha' ? undefined : params.bgColor,
+    bg_image: params.channels === 'alpha' ? undefined : background?.sha256,
     crop: params.crop ? 'true' : 'false',
     crop_margin: params.cropMargin,
     scale: params.scale,
@@ -215,9 +239,6 @@ async function removeBgUnchecked(c: Context<AppEnv>): Promise<Response> {
   const limitHeaders = await admit(c, key);
   try {
     const params = parseRemoveBgParams(await readRemoveBgBody(c, config.maxBodyBytes));
-    if (params.bgImage) {
-      throw new RemoveBgError('failed_image_download', 'background images are not available yet');
-    }
     const image =
       params.source.kind === 'url'
         ? checkImage(
@@ -226,11 +247,18 @@ async function removeBgUnchecked(c: Context<AppEnv>): Promise<Response> {
             'the image at image_url',
           )
         : checkImage(params.source.bytes, config, 'the image');
+    const background = params.bgImage ? await backgroundImage(config, params.bgImage) : undefined;
     const model = resolveModel(config, undefined);
-    const options = backendOptions(params, image);
+    const options = backendOptions(params, image, background);
     const sourceSha256 = await sha256Hex(image.bytes);
     const resultKey = await resultKeyFor(model, options, sourceSha256);
-    const produced = await produce(c, key, params, image, { model, options, sourceSha256, resultKey });
+    const produced = await produce(c, key, params, image, {
+      model,
+      options,
+      sourceSha256,
+      resultKey,
+      background,
+    });
     return await answer(c, produced, limitHeaders);
   } catch (error) {
     const converted = error instanceof AppError ? fromAppError(error) : error;
@@ -254,6 +282,7 @@ async function produce(
     options: ResultOptions;
     sourceSha256: string;
     resultKey: string;
+    background: CheckedBackground | undefined;
   },
 ): Promise<Produced & { credits: number }> {
   const config = c.get('config');
@@ -295,6 +324,11 @@ async function produce(
       modelSha256: job.model.sha256,
       options: job.options,
       requestId: c.get('requestId'),
+      // Only when the options name it (channels=alpha has no background).
+      background:
+        job.background && job.options.bg_image !== undefined
+          ? { bytes: job.background.bytes, mime: job.background.mime }
+          : undefined,
     });
     if (!outcome.ok) {
       throw new AppError(outcome.code, outcome.detail, { retryAfterSeconds: outcome.retryAfterSeconds });

@@ -30,6 +30,8 @@ export interface ComposeOptions {
   scale?: number | undefined;
   /** original | center | <x>%,<y>% */
   position?: string | undefined;
+  /** SHA-256 of the background image (its bytes come separately, `background`). */
+  bg_image?: string | undefined;
 }
 
 /** Does anything beyond the plain matte or cutout apply? */
@@ -39,6 +41,7 @@ export function needsComposition(options: ComposeOptions): boolean {
     options.scale !== undefined ||
     (options.position !== undefined && options.position !== 'original') ||
     options.bg_color !== undefined ||
+    options.bg_image !== undefined ||
     options.format === 'jpg'
   );
 }
@@ -109,6 +112,30 @@ function rgbaOf(color: string): { r: number; g: number; b: number; alpha: number
 
 const raw4 = (size: Size) => ({ raw: { width: size.width, height: size.height, channels: 4 as const } });
 
+/**
+ * The background image scaled to cover the canvas (centred, the overflow cut off; CSS
+ * `background-size: cover`), oriented, as raw sRGB + alpha; `opaque` when it had no alpha.
+ */
+export async function coverBackground(
+  bytes: Buffer,
+  canvas: Size,
+  maxPixels: number,
+): Promise<{ rgba: Buffer; opaque: boolean }> {
+  try {
+    const input = sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true });
+    const { hasAlpha } = await input.metadata();
+    const rgba = await input
+      .resize(canvas.width, canvas.height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
+    return { rgba, opaque: !hasAlpha };
+  } catch (cause) {
+    throw new AppError('invalid_image', 'the background image could not be decoded', { cause });
+  }
+}
+
 export interface Composed {
   bytes: Buffer;
   width: number;
@@ -126,8 +153,16 @@ export async function compose(
   rgba: Buffer,
   out: Size,
   box: Box | undefined,
-  options: ComposeOptions & { pngCompressionLevel: number },
+  options: ComposeOptions & {
+    pngCompressionLevel: number;
+    background?: Buffer | undefined;
+    maxPixels?: number;
+  },
 ): Promise<Composed> {
+  if (options.bg_image !== undefined && options.background === undefined)
+    throw new AppError('invalid_request', 'bg_image: the background image itself is missing');
+  if (options.bg_image !== undefined && options.bg_color !== undefined)
+    throw new AppError('invalid_request', 'give bg_color or bg_image, not both');
   let canvas: Size = out;
   let subjectAt = box ? { left: box.left, top: box.top } : { left: 0, top: 0 };
   let layer: Sharp = sharp(rgba, raw4(out));
@@ -224,6 +259,14 @@ export async function compose(
   let image: Sharp;
   if (options.output === 'matte') {
     image = sharp(layerRaw, raw4(canvas)).extractChannel(3).toColourspace('b-w');
+  } else if (options.bg_image !== undefined && options.background !== undefined) {
+    const background = await coverBackground(options.background, canvas, options.maxPixels ?? 50_000_000);
+    const composed = await sharp(background.rgba, raw4(canvas))
+      .composite([{ input: layerRaw, raw: { ...canvas, channels: 4 } }])
+      .raw()
+      .toBuffer();
+    image = sharp(composed, raw4(canvas));
+    if (background.opaque || options.format === 'jpg') image = image.removeAlpha();
   } else if (options.bg_color !== undefined || options.format === 'jpg') {
     const background = rgbaOf(options.bg_color ?? 'ffffffff');
     image = sharp({ create: { ...canvas, channels: 4, background } }).composite([

@@ -58,6 +58,8 @@ export async function removeBackground(
   options: RemoveBackgroundOptions,
   engine: Engine,
   settings: PipelineSettings,
+  /** The encoded background image, when options.bg_image names it. */
+  background?: Buffer,
 ): Promise<RemoveBackgroundResult> {
   if ((options.refine ?? 'none') !== 'none' || (options.subject ?? 'all') !== 'all' || options.roi) {
     throw new AppError(
@@ -79,7 +81,12 @@ export async function removeBackground(
   let result: { bytes: Buffer; width: number; height: number; box: typeof box };
   if (needsComposition(options)) {
     const rgba = await rgbaWithMatte(bytes, source, alpha, out, settings);
-    result = await compose(rgba, out, box, { ...options, pngCompressionLevel: settings.pngCompressionLevel });
+    result = await compose(rgba, out, box, {
+      ...options,
+      pngCompressionLevel: settings.pngCompressionLevel,
+      background,
+      maxPixels: settings.maxPixels,
+    });
   } else {
     const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };
     const encoded =

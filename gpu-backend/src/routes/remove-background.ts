@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AppError,
   HEADERS,
@@ -61,6 +62,58 @@ function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
   });
 }
 
+/**
+ * The photo as the raw body; with `bg_image` (its SHA-256) a multipart/form-data body instead,
+ * with exactly the parts `image` and `bg_image`, the background's hash checked against the query
+ * (it is part of the result key).
+ */
+async function readImages(
+  request: Request,
+  bgImageSha256: string | undefined,
+): Promise<{ body: Buffer; background: Buffer | undefined }> {
+  const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
+  if (!contentType.startsWith('multipart/')) {
+    if (bgImageSha256 !== undefined) {
+      throw new AppError(
+        'invalid_request',
+        'bg_image: send multipart/form-data with the parts image and bg_image',
+      );
+    }
+    const body = Buffer.from(await request.arrayBuffer());
+    if (body.length === 0)
+      throw new AppError('invalid_request', 'the request body is empty; send the image bytes');
+    return { body, background: undefined };
+  }
+  if (!contentType.startsWith('multipart/form-data') || bgImageSha256 === undefined) {
+    throw new AppError(
+      'invalid_request',
+      'send the image bytes as the raw request body (multipart only with bg_image)',
+    );
+  }
+  let form: FormData;
+  try {
+    form = await request.formData();
+  } catch (cause) {
+    throw new AppError('invalid_request', 'the multipart/form-data body is malformed', { cause });
+  }
+  const parts = new Map<string, Buffer>();
+  for (const [name, value] of form.entries()) {
+    if (name !== 'image' && name !== 'bg_image')
+      throw new AppError('invalid_request', `unknown multipart part "${name}"; only image and bg_image`);
+    if (typeof value === 'string' || parts.has(name))
+      throw new AppError('invalid_request', `multipart part "${name}" must be one file`);
+    parts.set(name, Buffer.from(await value.arrayBuffer()));
+  }
+  const body = parts.get('image');
+  const background = parts.get('bg_image');
+  if (!body?.length) throw new AppError('invalid_request', 'multipart part "image" is missing or empty');
+  if (!background?.length)
+    throw new AppError('invalid_request', 'multipart part "bg_image" is missing or empty');
+  if (createHash('sha256').update(background).digest('hex') !== bgImageSha256)
+    throw new AppError('invalid_request', 'bg_image: the part does not have the SHA-256 the query names');
+  return { body, background };
+}
+
 export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
   const { config, engine, admission, metrics } = deps;
   const app = new Hono<AppEnv>();
@@ -69,13 +122,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
     const started = performance.now();
     const parsed = removeBackgroundQuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw new AppError('invalid_request', describeZodError(parsed.error));
-    const contentType = c.req.header('content-type') ?? '';
-    if (contentType.startsWith('multipart/')) {
-      throw new AppError('invalid_request', 'send the image bytes as the raw request body, not multipart');
-    }
-    const body = Buffer.from(await c.req.arrayBuffer());
-    if (body.length === 0)
-      throw new AppError('invalid_request', 'the request body is empty; send the image bytes');
+    const { body, background } = await readImages(c.req.raw, parsed.data.bg_image);
 
     // The caller's deadline, counted from when its request arrived: work that could not finish
     // by then is refused (503 overloaded, Retry-After) instead of done for nobody.
@@ -92,7 +139,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
       admission.run(
         () => {
           queueMs = performance.now() - enqueued;
-          return removeBackground(body, parsed.data, engine, settings);
+          return removeBackground(body, parsed.data, engine, settings, background);
         },
         { signal: c.req.raw.signal, deadline: started + timeLeftMs },
       ),
