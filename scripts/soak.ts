@@ -4,6 +4,7 @@
  *
  *   npm run soak                         # 2,000 requests, 4 at a time
  *   npm run soak -- --requests 500 --concurrency 2 --miss-share 0.01
+ *   npm run soak -- --requests 8000 --only hit     # one kind: healthz, lookup, bad or hit
  *
  * The mix (seeded): 20% lookups of earlier and unknown hashes, 15% bad inputs (text, a truncated
  * JPEG, a PNG declaring 40000x40000, an empty body), --miss-share (0.1) new uploads (misses, the
@@ -27,12 +28,19 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     seed: { type: 'string', default: '13' },
     'miss-share': { type: 'string', default: '0.1' },
+    only: { type: 'string' },
     out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'soak') },
   },
 });
 const total = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const missShare = Number(values['miss-share']);
+const KINDS = ['healthz', 'lookup', 'bad', 'hit'] as const;
+const only = values.only as (typeof KINDS)[number] | undefined;
+if (only !== undefined && !KINDS.includes(only)) {
+  console.error(`--only takes one of ${KINDS.join(', ')}`);
+  process.exit(2);
+}
 const r = rng(Number(values.seed));
 const photo = new Uint8Array(readFileSync(join(REPO_ROOT, 'edge', 'test', 'fixtures', 'photo-96x64.jpg')));
 
@@ -92,12 +100,32 @@ const sample = () => {
   );
 };
 
-async function one(i: number): Promise<void> {
+/** --only: one kind of request (after one miss for `hit`), to see which kind memory follows. */
+function rollFor(kind: (typeof KINDS)[number] | undefined): number {
   const roll = r.next();
+  switch (kind) {
+    case undefined:
+      return roll;
+    case 'healthz':
+      return -1;
+    case 'lookup':
+      return roll * 0.2;
+    case 'bad':
+      return 0.2 + roll * 0.15;
+    case 'hit':
+      return 0.999;
+  }
+}
+
+async function one(i: number): Promise<void> {
+  const roll = rollFor(only);
   const ip = `192.0.2.${i % 250}`;
   let response: Response;
   let kind: string;
-  if (roll < 0.2) {
+  if (roll < 0) {
+    kind = 'healthz';
+    response = await fetch(`${stack.edgeUrl}/healthz`, { headers: { 'cf-connecting-ip': ip } });
+  } else if (roll < 0.2) {
     kind = 'lookup';
     const known = uploaded.length > 0 && r.chance(0.7) ? r.pick(uploaded) : unique();
     response = await fetch(`${stack.edgeUrl}/v1/lookup?sha256=${await sha256Hex(known)}&output=matte`, {
@@ -155,6 +183,7 @@ const report = {
   requests: total,
   concurrency,
   missShare,
+  only: only ?? 'mixed',
   seconds: +((performance.now() - started) / 1000).toFixed(0),
   statuses,
   problems,

@@ -106,4 +106,52 @@ describe('Admission deadlines', () => {
     await expect(first).resolves.toBe('first');
     expect(secondRan).toBe(false);
   });
+
+  it('a seed from the warm-up run replaces the prior, so the first requests are admitted on measured speed', async () => {
+    // The machine does a request in ~4 s (the warm-up said so); the caller waits 7 s; 2 slots.
+    const holdBoth = (queue: Admission) => [0, 1].map(() => queue.run(() => sleep(100), { signal: never }));
+    const third = (queue: Admission) =>
+      queue.run(() => Promise.resolve('ran'), { signal: never, deadline: performance.now() + 7_000 });
+
+    // On the prior (3 s) the third is admitted, though it would start after ~4 s and need ~4 more:
+    // it would have been dropped later, or finished after its caller left.
+    const unseeded = admission(2);
+    const held = holdBoth(unseeded.queue);
+    await expect(third(unseeded.queue)).resolves.toBe('ran');
+    await Promise.all(held);
+
+    const seeded = admission(2);
+    seeded.queue.seed(4_000);
+    expect(seeded.queue.estimate()).toMatchObject({ meanMs: 4_000, seededFromWarmupMs: 4_000 });
+    expect(seeded.queue.serviceEstimateMs()).toBe(6_000);
+    const busy = holdBoth(seeded.queue);
+    await expect(third(seeded.queue)).rejects.toMatchObject({ code: 'overloaded' });
+    expect(await seeded.refusals('admission')).toBe(1);
+    await Promise.all(busy);
+
+    // Later requests smooth it; a seed after measurements changes nothing.
+    await train(seeded.queue, 20, 20);
+    expect(seeded.queue.serviceEstimateMs()).toBeLessThan(400);
+    seeded.queue.seed(60_000);
+    expect(seeded.queue.serviceEstimateMs()).toBeLessThan(400);
+  });
+
+  it('an idle queue runs a request whatever a (too high) estimate says, so the estimate can recover', async () => {
+    const { queue, refusals } = admission(1);
+    // One very slow run (a loaded machine) taught it that requests take a minute.
+    queue.seed(60_000);
+    const busy = queue.run(() => sleep(100), { signal: never });
+    // Busy: work that cannot finish by its deadline is refused ...
+    await expect(
+      queue.run(() => Promise.resolve(), { signal: never, deadline: performance.now() + 5_000 }),
+    ).rejects.toMatchObject({ code: 'overloaded' });
+    expect(await refusals('admission')).toBe(1);
+    await busy;
+    const before = queue.estimate().meanMs;
+    // ... idle: it runs (and is measured), or no request would ever be measured again.
+    await expect(
+      queue.run(() => sleep(20).then(() => 'probe'), { signal: never, deadline: performance.now() + 5_000 }),
+    ).resolves.toBe('probe');
+    expect(queue.estimate().meanMs).toBeLessThan(before);
+  });
 });

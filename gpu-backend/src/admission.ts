@@ -1,5 +1,6 @@
 import { AppError } from '@bgremove/shared';
 import PQueue from 'p-queue';
+import type { Engine } from './models/engine';
 import type { Metrics } from './observability/metrics';
 
 export interface AdmissionOptions {
@@ -40,6 +41,8 @@ export class Admission {
   private meanMs = 3_000;
   private deviationMs = 500;
   private measured = false;
+  /** The warm-up run's duration the estimate was seeded with, if it was. */
+  private seededMs: number | undefined;
 
   constructor(options: AdmissionOptions) {
     this.options = options;
@@ -59,6 +62,26 @@ export class Admission {
 
   get running(): number {
     return this.queue.pending;
+  }
+
+  /**
+   * Seeds the estimate with a measured duration (the model's warm-up run at start), so the first
+   * requests are admitted on this machine's speed rather than on the prior. It counts as the first
+   * measurement: later requests smooth it. Ignored once requests have been measured.
+   */
+  seed(ms: number): void {
+    if (this.measured || !(ms > 0)) return;
+    this.observe(ms);
+    this.seededMs = ms;
+  }
+
+  /** What the estimate is based on, for /v1/diagnostics. */
+  estimate(): { serviceEstimateMs: number; meanMs: number; seededFromWarmupMs: number | null } {
+    return {
+      serviceEstimateMs: Math.round(this.serviceEstimateMs()),
+      meanMs: Math.round(this.meanMs),
+      seededFromWarmupMs: this.seededMs === undefined ? null : Math.round(this.seededMs),
+    };
   }
 
   /** How long one request is expected to take, with room for variation (mean + 2 deviations). */
@@ -103,7 +126,15 @@ export class Admission {
       });
     }
     const arrived = performance.now();
-    if (deadline !== undefined && arrived + this.expectedWaitMs() + this.serviceEstimateMs() > deadline) {
+    // Once measured, an idle queue admits whatever the estimate says (a probe): refused work is
+    // never measured, so an estimate above every deadline (after one slow run) would otherwise
+    // refuse everything, forever.
+    const probe = this.measured && this.queue.size === 0 && this.queue.pending === 0;
+    if (
+      !probe &&
+      deadline !== undefined &&
+      arrived + this.expectedWaitMs() + this.serviceEstimateMs() > deadline
+    ) {
       throw this.refuse('admission', deadline - arrived);
     }
     // Aborted only while the task waits: a running task is never abandoned (it holds its slot
@@ -111,7 +142,7 @@ export class Admission {
     const waiting = new AbortController();
     const onClientGone = () => waiting.abort(signal.reason);
     signal.addEventListener('abort', onClientGone, { once: true });
-    const dropAt = deadline === undefined ? undefined : deadline - this.serviceEstimateMs();
+    const dropAt = deadline === undefined || probe ? undefined : deadline - this.serviceEstimateMs();
     const timer =
       dropAt === undefined
         ? undefined
@@ -128,7 +159,7 @@ export class Admission {
         async () => {
           stopWatching();
           const started = performance.now();
-          if (deadline !== undefined && started + this.serviceEstimateMs() > deadline) {
+          if (!probe && deadline !== undefined && started + this.serviceEstimateMs() > deadline) {
             throw this.refuse('queue', deadline - started);
           }
           try {
@@ -160,4 +191,14 @@ export class Admission {
   onIdle(): Promise<void> {
     return this.queue.onIdle();
   }
+}
+
+/**
+ * Loads and warms every model, then seeds the queue's estimate with the slowest warm-up run (on
+ * this machine, now), so the first requests after start are admitted on a measured speed.
+ */
+export async function loadAndSeed(engine: Engine, admission: Admission): Promise<void> {
+  await engine.loadAll();
+  const warmups = engine.status().map((m) => m.coldStart?.warmupMs ?? 0);
+  admission.seed(Math.max(0, ...warmups));
 }

@@ -3,7 +3,7 @@
  * and /readyz says 503 while models load), load and warm the models, drain on SIGTERM.
  */
 import { serve } from '@hono/node-server';
-import { Admission } from './admission';
+import { Admission, loadAndSeed } from './admission';
 import { createApp } from './app';
 import { ConfigError, parseConfig } from './config';
 import { assertProvidersAvailable } from './inference/providers';
@@ -59,8 +59,8 @@ async function main(): Promise<void> {
     );
   });
 
-  engine.loadAll().then(
-    () => logger.info({ readyAtMs: Math.round(performance.now()) }, 'ready'),
+  loadAndSeed(engine, admission).then(
+    () => logger.info({ readyAtMs: Math.round(performance.now()), admission: admission.estimate() }, 'ready'),
     (error: unknown) => {
       logger.fatal({ error }, 'models failed to load; exiting');
       process.exit(1);

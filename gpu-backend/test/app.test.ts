@@ -7,6 +7,7 @@
 import { signRequest, sha256Hex } from '@bgremove/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAndSeed } from '../src/admission';
 import type { FakeEngine } from './support/fake-engine';
 import { counterValue, createFakeBackend, type AppUnderTest } from './support/backend';
 import { HEIC_HEADER, SVG, fixtures, pngDeclaring, scenePhoto } from './support/images';
@@ -259,6 +260,31 @@ describe('queue', () => {
       expect(single.admission.serviceEstimateMs()).toBeLessThan(3_000);
     } finally {
       await single.close();
+    }
+  });
+
+  it('seeds the estimate from the warm-up run: right after start, a request that fits is admitted', async () => {
+    // The same 200 ms the unseeded queue refuses above (its prior says seconds): after the start
+    // the server does (loadAndSeed), the queue knows a request takes ~50 ms here.
+    const fresh = await createFakeBackend({ MAX_CONCURRENCY: '1' }, { runMs: 50, load: false });
+    try {
+      await loadAndSeed(fresh.engine, fresh.admission);
+      const seed = fresh.admission.estimate().seededFromWarmupMs;
+      expect(seed).toBeGreaterThanOrEqual(45);
+      expect(fresh.admission.serviceEstimateMs()).toBeLessThan(200);
+      const diagnostics = (await (await fresh.app.request('/v1/diagnostics')).json()) as {
+        queue: { seededFromWarmupMs: number; serviceEstimateMs: number };
+      };
+      expect(diagnostics.queue.seededFromWarmupMs).toBe(seed);
+      const response = await fresh.app.request('/v1/remove-background', {
+        method: 'POST',
+        body: photo,
+        headers: { 'x-time-left-ms': '200' },
+      });
+      expect(response.status).toBe(200);
+      expect(await counterValue(fresh, 'bgremove_deadline_refusals_total', 'at="admission"')).toBe(0);
+    } finally {
+      await fresh.close();
     }
   });
 

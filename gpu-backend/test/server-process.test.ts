@@ -30,6 +30,12 @@ describe('server process', () => {
     expect(server.url).not.toBe('');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     await waitForReady(server);
+    // The queue's estimate was seeded from the warm-up run, not left on its prior.
+    const diagnostics = (await (await fetch(`${server.url}/v1/diagnostics`)).json()) as {
+      queue: { seededFromWarmupMs: number | null };
+      models: { coldStart?: { warmupMs: number } }[];
+    };
+    expect(diagnostics.queue.seededFromWarmupMs).toBe(Math.round(diagnostics.models[0]!.coldStart!.warmupMs));
     const body = new Uint8Array(await fixtures.twelveMegapixel());
     const inFlight = fetch(`${server.url}/v1/remove-background`, { method: 'POST', body });
     await new Promise((r) => setTimeout(r, 300));

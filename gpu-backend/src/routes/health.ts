@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
+import { loadAndSeed } from '../admission';
 import type { AppDeps, AppEnv } from '../http/context';
 
 /** Liveness, readiness and warm-up. */
 export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { engine, logger } = deps;
+  const { engine, logger, admission } = deps;
   const app = new Hono<AppEnv>();
   const noStore = { 'cache-control': 'no-store' };
 
@@ -21,7 +22,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
   // Idempotent: starts loading what is not loaded yet and says whether everything is ready.
   app.post('/warmup', (c) => {
     if (engine.ready) return c.json({ ready: true }, 200, noStore);
-    engine.loadAll().catch((error: unknown) => logger.error({ error }, 'warm-up load failed'));
+    loadAndSeed(engine, admission).catch((error: unknown) => logger.error({ error }, 'warm-up load failed'));
     return c.json({ ready: false }, 202, noStore);
   });
 

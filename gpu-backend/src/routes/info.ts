@@ -41,7 +41,13 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
           maxQueue: config.MAX_QUEUE,
           requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
         },
-        queue: { running: admission.running, waiting: admission.waiting, atSessions: engine.queued },
+        queue: {
+          running: admission.running,
+          waiting: admission.waiting,
+          atSessions: engine.queued,
+          // How long the queue expects a request to take (deadline admission), and its seed.
+          ...admission.estimate(),
+        },
         auth: { signatureRequired: config.BACKEND_SHARED_SECRET !== undefined },
         process: {
           uptimeSeconds: process.uptime(),
