@@ -6,7 +6,7 @@ import {
   removeBackgroundQuerySchema,
   serverTiming,
 } from '@bgremove/shared';
-import { Hono } from 'hono';
+import { Hono, type HonoRequest } from 'hono';
 import type { AppDeps, AppEnv } from '../http/context';
 import { ClientClosedError } from '../http/errors';
 import { removeBackground, type RemoveBackgroundResult } from '../pipeline/remove-background';
@@ -67,11 +67,15 @@ function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
  * with exactly the parts `image` and `bg_image`, the background's hash checked against the query
  * (it is part of the result key).
  */
+/**
+ * The request's body through hono's request (which caches it): the signature check has already
+ * read it, so the raw Request's body is used up.
+ */
 async function readImages(
-  request: Request,
+  request: Pick<HonoRequest, 'header' | 'arrayBuffer' | 'formData'>,
   bgImageSha256: string | undefined,
 ): Promise<{ body: Buffer; background: Buffer | undefined }> {
-  const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
+  const contentType = (request.header('content-type') ?? '').toLowerCase();
   if (!contentType.startsWith('multipart/')) {
     if (bgImageSha256 !== undefined) {
       throw new AppError(
@@ -122,7 +126,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
     const started = performance.now();
     const parsed = removeBackgroundQuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw new AppError('invalid_request', describeZodError(parsed.error));
-    const { body, background } = await readImages(c.req.raw, parsed.data.bg_image);
+    const { body, background } = await readImages(c.req, parsed.data.bg_image);
 
     // The caller's deadline, counted from when its request arrived: work that could not finish
     // by then is refused (503 overloaded, Retry-After) instead of done for nobody.
