@@ -227,7 +227,9 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
   };
 }
 
-const SNIFFED_TYPE_OF_FORMAT = { png: 'png', webp: 'webp', jpg: 'jpeg' } as const;
+const SNIFFED_TYPE_OF_FORMAT = { png: 'png', webp: 'webp', jpg: 'jpeg', zip: 'zip' } as const;
+/** A ZIP's local file header signature, PK\x03\x04. */
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
 /**
  * Why a result body is not the image its format says (its magic bytes and a readable header,
@@ -237,6 +239,8 @@ export function notTheImageAsked(
   bytes: Uint8Array,
   format: keyof typeof SNIFFED_TYPE_OF_FORMAT,
 ): string | undefined {
+  if (format === 'zip')
+    return ZIP_MAGIC.every((b, i) => bytes[i] === b) ? undefined : 'the body is not a ZIP archive';
   const sniffed = sniffImageType(bytes);
   const wanted = SNIFFED_TYPE_OF_FORMAT[format];
   if (!sniffed.accepted) return `the body is ${sniffed.seen}, not ${wanted}`;

@@ -315,12 +315,14 @@ export class FakeBackend {
  * options, so that the edge passing it through unchanged can be checked byte for byte.
  */
 function fakeResultImage(
-  format: 'png' | 'webp' | 'jpg',
+  format: 'png' | 'webp' | 'jpg' | 'zip',
   width: number,
   height: number,
   text: string,
 ): Buffer {
   const payload = Buffer.from(text);
+  // Only the signature of a ZIP: the edge reads no further.
+  if (format === 'zip') return Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), payload]);
   if (format === 'png') {
     const ihdr = Buffer.alloc(8 + 13 + 4);
     ihdr.writeUInt32BE(13, 0);

@@ -309,6 +309,8 @@ describe('POST /v1.0/removebg: answers', () => {
       [{ scale: '50%', position: 'original' }, { scale: '50', position: 'original' }, 'image/png'],
       [{ position: '20%' }, { position: '20%,20%', scale: null }, 'image/png'],
       [{ position: 'original' }, { position: null }, 'image/png'],
+      [{ format: 'zip' }, { format: 'zip', output: 'cutout' }, 'application/zip'],
+      [{ format: 'zip', bg_color: 'red' }, { format: 'zip', bg_color: 'ff0000ff' }, 'application/zip'],
     ];
     for (const [fields, expected, contentType] of cases) {
       const response = await removebg(key, form({ image_file: uniqueImage(), ...fields }));
@@ -320,10 +322,31 @@ describe('POST /v1.0/removebg: answers', () => {
         expect(query.get(name), `${label} ${name}`).toBe(value);
     }
     await expectRemoveBgError(
-      await removebg(key, form({ image_file: uniqueImage(), format: 'zip' })),
+      await removebg(key, form({ image_file: uniqueImage(), format: 'zip', channels: 'alpha' })),
       400,
-      'invalid_format',
+      'invalid_channels',
     );
+  });
+
+  it('format=zip: the ZIP as it came, up to 25 MP like JPG (PNG: 10 MP), or as result_b64', async () => {
+    const { key } = await newKey();
+    const response = await removebg(
+      key,
+      form({ image_file: pngHeader(4000, 4000), format: 'zip', size: 'full' }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    expect(response.headers.get('x-credits-charged')).toBe('1');
+    expect([...new Uint8Array(await response.arrayBuffer()).subarray(0, 4)]).toEqual([0x50, 0x4b, 3, 4]);
+    // 16 MP fits in a ZIP unscaled; as a PNG it is scaled to 10 MP.
+    expect((await lastBackendQuery())!.get('max_side')).toBeNull();
+    await removebg(key, form({ image_file: pngHeader(4000, 4000), format: 'png', size: 'full' }));
+    expect((await lastBackendQuery())!.get('max_side')).toBe('3162');
+    const json = await removebg(key, form({ image_file: uniqueImage(), format: 'zip' }), {
+      headers: { accept: 'application/json' },
+    });
+    const body = (await json.json()) as { data: { result_b64: string } };
+    expect(atob(body.data.result_b64).slice(0, 2)).toBe('PK');
   });
 
   it('no foreground found: 400 unknown_foreground, no credits', async () => {

@@ -116,7 +116,9 @@ const program = new Command('bgremove')
   .argument('[output]', 'output file, or folder for a folder input (default: <name>.<output>.<format> here)')
   .addOption(new Option('-m, --model <id>', 'model id').default(MODEL_MANIFEST.default))
   .addOption(new Option('-o, --output <kind>', 'matte or cutout').choices(OUTPUT_KINDS).default('matte'))
-  .addOption(new Option('-f, --format <format>', 'png or webp').choices(OUTPUT_FORMATS).default('png'))
+  .addOption(
+    new Option('-f, --format <format>', 'png, webp, jpg or zip').choices(OUTPUT_FORMATS).default('png'),
+  )
   .option('--max-side <pixels>', 'downscale so the longer side is at most this', positiveInt)
   .option('--models-dir <dir>', 'folder with the installed weights (default: MODELS_DIR or models/weights)')
   .option('--providers <list>', 'ONNX Runtime execution providers: cpu, webgpu, cuda', 'cpu')

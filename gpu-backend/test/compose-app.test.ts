@@ -4,6 +4,7 @@
  * and bad option values are refused before any model run.
  */
 import { createHash } from 'node:crypto';
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBackend, type TestBackend } from './support/backend';
@@ -156,6 +157,47 @@ describe('composition options on the real pipeline', () => {
     });
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { detail: string }).detail).toMatch(/bg_image/);
+  });
+
+  it('format=zip: color.jpg + alpha.png that recombine to the PNG cutout (by tolerance)', async () => {
+    const response = await post('?output=cutout&max_side=320&format=zip');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    const files = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(['alpha.png', 'color.jpg']);
+    const png = await sharp(Buffer.from(await (await post('?output=cutout&max_side=320')).arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const color = await sharp(files['color.jpg']!).raw().toBuffer({ resolveWithObject: true });
+    const alpha = await sharp(files['alpha.png']!)
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([color.info.width, color.info.height, color.info.channels]).toEqual([
+      png.info.width,
+      png.info.height,
+      3,
+    ]);
+    expect([alpha.info.width, alpha.info.height]).toEqual([png.info.width, png.info.height]);
+    expect([response.headers.get('x-image-width'), response.headers.get('x-image-height')]).toEqual([
+      String(png.info.width),
+      String(png.info.height),
+    ]);
+    let [alphaSum, colorSum, colorN] = [0, 0, 0];
+    const n = png.info.width * png.info.height;
+    for (let i = 0; i < n; i++) {
+      alphaSum += Math.abs(alpha.data[i]! - png.data[i * 4 + 3]!);
+      // Colours matter where the cutout shows them (alpha-weighted).
+      const weight = png.data[i * 4 + 3]! / 255;
+      for (let ch = 0; ch < 3; ch++) {
+        colorSum += weight * Math.abs(color.data[i * 3 + ch]! - png.data[i * 4 + ch]!);
+        colorN += weight;
+      }
+    }
+    expect(alphaSum / n).toBeLessThan(0.5);
+    expect(colorSum / colorN).toBeLessThan(3);
+    const matte = await post('?output=matte&format=zip');
+    expect(matte.status).toBe(400);
   });
 
   it.each([

@@ -2,6 +2,7 @@
  * Composition (crop, margins, scale, position, background colour, JPEG, alpha only) on synthetic
  * RGBA images whose geometry is known, and the foreground box of a matte.
  */
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { compose, foregroundBox, formatBox, type Box, type ComposeOptions } from '../src/pipeline/compose';
@@ -235,6 +236,69 @@ describe('compose', () => {
     await expect(run({ bg_image: 'f'.repeat(64), background, bg_color: 'ffffffff' })).rejects.toMatchObject({
       code: 'invalid_request',
     });
+  });
+
+  it('zip: color.jpg and alpha.png, the same size, that together are the PNG cutout', async () => {
+    const composed = await compose(scene(), { width: W, height: H }, SUBJECT, {
+      output: 'cutout',
+      format: 'zip',
+      crop: 'true',
+      crop_margin: '5px,5px,5px,5px',
+      pngCompressionLevel: 1,
+    });
+    const files = unzipSync(new Uint8Array(composed.bytes));
+    expect(Object.keys(files).sort()).toEqual(['alpha.png', 'color.jpg']);
+    const color = await sharp(files['color.jpg']!).raw().toBuffer({ resolveWithObject: true });
+    // sharp decodes grey to sRGB unless told: one channel of it.
+    const alpha = await sharp(files['alpha.png']!)
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect((await sharp(files['color.jpg']!).metadata()).format).toBe('jpeg');
+    expect(await sharp(files['alpha.png']!).metadata()).toMatchObject({ format: 'png', channels: 1 });
+    expect([color.info.width, color.info.height, color.info.channels]).toEqual([40, 50, 3]);
+    expect([alpha.info.width, alpha.info.height, alpha.info.channels]).toEqual([40, 50, 1]);
+    expect([composed.width, composed.height]).toEqual([40, 50]);
+    const png = await run({ crop: 'true', crop_margin: '5px,5px,5px,5px' });
+    expect(png.info.channels).toBe(4);
+    // alpha.png is the PNG's alpha exactly; color.jpg its colours where it is opaque (JPEG: tolerance).
+    let [alphaDiff, colorSum, colorN] = [0, 0, 0];
+    for (let i = 0; i < 40 * 50; i++) {
+      const pngAlpha = png.pixel(i % 40, Math.floor(i / 40))[3]!;
+      alphaDiff = Math.max(alphaDiff, Math.abs(alpha.data[i]! - pngAlpha));
+      if (pngAlpha === 255)
+        for (let ch = 0; ch < 3; ch++) {
+          colorSum += Math.abs(color.data[i * 3 + ch]! - png.pixel(i % 40, Math.floor(i / 40))[ch]!);
+          colorN++;
+        }
+    }
+    expect(alphaDiff).toBe(0);
+    expect(colorN).toBe(30 * 40 * 3);
+    expect(colorSum / colorN).toBeLessThan(4);
+    // A cutout only: the matte has no colours to put in color.jpg.
+    await expect(
+      compose(scene(), { width: W, height: H }, SUBJECT, {
+        output: 'matte',
+        format: 'zip',
+        pngCompressionLevel: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('zip over a background colour: alpha.png is opaque, color.jpg has the colour', async () => {
+    const composed = await compose(scene(), { width: W, height: H }, SUBJECT, {
+      output: 'cutout',
+      format: 'zip',
+      bg_color: '0000ffff',
+      pngCompressionLevel: 1,
+    });
+    const files = unzipSync(new Uint8Array(composed.bytes));
+    const alpha = await sharp(files['alpha.png']!).extractChannel(0).raw().toBuffer();
+    expect(Math.min(...alpha)).toBe(255);
+    const color = await sharp(files['color.jpg']!).raw().toBuffer();
+    const at = (x: number, y: number) => [...color.subarray((y * W + x) * 3, (y * W + x) * 3 + 3)];
+    at(2, 2).forEach((v, i) => expect(Math.abs(v - [0, 0, 255][i]!)).toBeLessThanOrEqual(8));
+    at(35, 30).forEach((v, i) => expect(Math.abs(v - [255, 0, 0][i]!)).toBeLessThanOrEqual(8));
   });
 
   it('no foreground: crop and placement leave the canvas as it is', async () => {

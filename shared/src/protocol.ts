@@ -36,13 +36,15 @@ export type RefineMode = (typeof REFINE_MODES)[number];
 export const SUBJECT_MODES = ['main', 'all'] as const;
 export type SubjectMode = (typeof SUBJECT_MODES)[number];
 
-export const OUTPUT_FORMATS = ['png', 'webp', 'jpg'] as const;
+/** zip: remove.bg's ZIP of color.jpg (the colours) and alpha.png (the alpha), for cutouts. */
+export const OUTPUT_FORMATS = ['png', 'webp', 'jpg', 'zip'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const OUTPUT_CONTENT_TYPES: Record<OutputFormat, string> = {
   png: 'image/png',
   webp: 'image/webp',
   jpg: 'image/jpeg',
+  zip: 'application/zip',
 };
 
 /** Accepted upload types, by what their magic bytes say. */

@@ -44,7 +44,7 @@ describe('query schemas', () => {
       { scale: '101' },
       { position: 'left' },
       { position: '10%' },
-      { format: 'zip' },
+      { format: 'gif' },
     ]) {
       const parsed = removeBackgroundQuerySchema.safeParse(bad);
       expect(parsed.success, JSON.stringify(bad)).toBe(false);

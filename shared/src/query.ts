@@ -22,7 +22,12 @@ export const resultOptionsShape = {
     .enum(OUTPUT_KINDS)
     .default('matte')
     .describe('matte: 8-bit single-channel alpha; cutout: the input with the matte as alpha.'),
-  format: z.enum(OUTPUT_FORMATS).default('png').describe('png, or webp (lossless).'),
+  format: z
+    .enum(OUTPUT_FORMATS)
+    .default('png')
+    .describe(
+      'png; webp (lossless); jpg (flattened on bg_color or white); zip (cutout only: color.jpg with the colours and alpha.png with the alpha, the same size).',
+    ),
   max_side: z.coerce
     .number()
     .int()

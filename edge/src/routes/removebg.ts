@@ -108,16 +108,21 @@ export function backendOptions(
   image: { width: number; height: number },
   background?: { sha256: string; mime: string },
 ): ResultOptions {
-  if (params.format === 'zip') {
-    throw new RemoveBgError('invalid_format', 'format=zip is not available yet; use png, jpg or auto');
+  if (params.format === 'zip' && params.channels === 'alpha') {
+    throw new RemoveBgError(
+      'invalid_channels',
+      'channels=alpha cannot be combined with format=zip (the ZIP holds alpha.png already)',
+    );
   }
   // auto: JPG when nothing is transparent (an opaque colour or a JPEG background), else PNG.
   const opaque =
     (params.bgColor !== undefined && params.bgColor.endsWith('ff')) || background?.mime === 'image/jpeg';
   const format =
-    params.format === 'jpg' || (params.format === 'auto' && opaque && params.channels === 'rgba')
-      ? 'jpg'
-      : 'png';
+    params.format === 'zip'
+      ? 'zip'
+      : params.format === 'jpg' || (params.format === 'auto' && opaque && params.channels === 'rgba')
+        ? 'jpg'
+        : 'png';
   const megapixels = Math.min(SIZES[params.size].megapixels, format === 'png' ? PNG_MAX_MEGAPIXELS : 25);
   // remove.bg: scaling implies position=center unless a position is given.
   const position = params.position ?? (params.scale !== undefined ? 'center' : undefined);
@@ -198,9 +203,11 @@ export const removeBgRoute = createRoute({
   responses: {
     200: {
       description:
-        'The image (PNG), or with Accept: application/json { data: { result_b64, foreground_top, foreground_left, foreground_width, foreground_height } }.',
+        'The image (PNG or JPEG; format=zip: a ZIP of color.jpg and alpha.png), or with Accept: application/json { data: { result_b64, foreground_top, foreground_left, foreground_width, foreground_height } }.',
       content: {
         'image/png': { schema: binary },
+        'image/jpeg': { schema: binary },
+        'application/zip': { schema: binary },
         'application/json': { schema: z.object({}).passthrough() },
       },
     },

@@ -5,6 +5,7 @@
  * included.
  */
 import { AppError, type OutputFormat, type OutputKind } from '@bgremove/shared';
+import { zip } from 'fflate';
 import sharp, { type Sharp } from 'sharp';
 import type { Size } from '../models/input-size';
 
@@ -42,7 +43,8 @@ export function needsComposition(options: ComposeOptions): boolean {
     (options.position !== undefined && options.position !== 'original') ||
     options.bg_color !== undefined ||
     options.bg_image !== undefined ||
-    options.format === 'jpg'
+    options.format === 'jpg' ||
+    options.format === 'zip'
   );
 }
 
@@ -136,6 +138,38 @@ export async function coverBackground(
   }
 }
 
+/** A fixed date in the ZIP entries, so the same result is the same bytes. */
+const ZIP_MTIME = new Date('2000-01-01T00:00:00Z');
+
+/**
+ * remove.bg's ZIP: `color.jpg` (the image's colours, no alpha) and `alpha.png` (8-bit grey,
+ * the alpha), the same size; together they are the PNG. Both are compressed already, so the
+ * entries are stored; fflate's asynchronous zip runs on a worker thread.
+ */
+async function colorAndAlphaZip(image: Sharp, canvas: Size, pngCompressionLevel: number): Promise<Buffer> {
+  const rgba = await image.ensureAlpha().raw().toBuffer();
+  const [color, alpha] = await Promise.all([
+    // 4:4:4: no chroma subsampling, so the colours do not bleed across the subject's edge.
+    sharp(rgba, raw4(canvas))
+      .removeAlpha()
+      .jpeg({ quality: 90, chromaSubsampling: '4:4:4', mozjpeg: false })
+      .toBuffer(),
+    sharp(rgba, raw4(canvas))
+      .extractChannel(3)
+      .toColourspace('b-w')
+      .png({ compressionLevel: pngCompressionLevel, adaptiveFiltering: false })
+      .toBuffer(),
+  ]);
+  const zipped = await new Promise<Uint8Array>((resolve, reject) =>
+    zip(
+      { 'color.jpg': new Uint8Array(color), 'alpha.png': new Uint8Array(alpha) },
+      { level: 0, mtime: ZIP_MTIME },
+      (error, data) => (error ? reject(error) : resolve(data)),
+    ),
+  );
+  return Buffer.from(zipped.buffer, zipped.byteOffset, zipped.byteLength);
+}
+
 export interface Composed {
   bytes: Buffer;
   width: number;
@@ -161,6 +195,11 @@ export async function compose(
 ): Promise<Composed> {
   if (options.bg_image !== undefined && options.background === undefined)
     throw new AppError('invalid_request', 'bg_image: the background image itself is missing');
+  if (options.format === 'zip' && options.output === 'matte')
+    throw new AppError(
+      'invalid_request',
+      'format=zip holds a cutout (color.jpg + alpha.png): use output=cutout',
+    );
   if (options.bg_image !== undefined && options.bg_color !== undefined)
     throw new AppError('invalid_request', 'give bg_color or bg_image, not both');
   let canvas: Size = out;
@@ -279,7 +318,9 @@ export async function compose(
     image = sharp(layerRaw, raw4(canvas));
   }
   let bytes: Buffer;
-  if (options.format === 'jpg') {
+  if (options.format === 'zip') {
+    bytes = await colorAndAlphaZip(image, canvas, options.pngCompressionLevel);
+  } else if (options.format === 'jpg') {
     bytes = await image.flatten({ background: '#ffffff' }).jpeg({ quality: 90, mozjpeg: false }).toBuffer();
   } else if (options.format === 'webp') {
     bytes = await image.webp({ lossless: true, effort: 2 }).toBuffer();
