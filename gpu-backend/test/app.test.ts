@@ -4,6 +4,7 @@
  * behave, and the service stays ready afterwards. The same app with the real model:
  * app-real.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { signRequest, sha256Hex } from '@bgremove/shared';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -408,6 +409,31 @@ describe('signatures (BACKEND_SHARED_SECRET set)', () => {
       headers: { 'x-signature': await sign(path, body) },
     });
     expect(response.status).toBe(200);
+  });
+
+  it('accepts a valid signature on a multipart body with a background (bg_image)', async () => {
+    const background = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 255 } },
+    })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    form.append('image', new Blob([photo]));
+    form.append('bg_image', new Blob([background]));
+    const encoded = new Request('http://x/', { method: 'POST', body: form });
+    const body = new Uint8Array(await encoded.arrayBuffer());
+    const sha = createHash('sha256').update(background).digest('hex');
+    const path = `/v1/remove-background?max_side=128&output=cutout&bg_image=${sha}`;
+    const response = await signed.app.request(path, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': encoded.headers.get('content-type')!,
+        'x-signature': await sign(path, body),
+      },
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect((await sharp(Buffer.from(await response.arrayBuffer())).metadata()).channels).toBe(3);
   });
 
   it.each([
