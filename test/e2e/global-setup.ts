@@ -6,7 +6,8 @@
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -23,7 +24,7 @@ import {
 } from '../../scripts/lib/stack';
 import { ensureTestWeights } from '../../gpu-backend/test/support/weights';
 import { ARTIFACTS, E2E_EDGE_VARS, SHOPIFY_TEST_SECRET } from './support/config';
-import { writePhotos } from './support/images';
+import { PHOTOS, writePhotos } from './support/images';
 import './support/provided-context';
 
 export default async function setup(project: TestProject) {
@@ -58,6 +59,8 @@ export default async function setup(project: TestProject) {
   };
 
   const adminToken = generateSecret();
+  const photoServer = await servePhotos();
+  const photoServerUrl = `http://127.0.0.1:${(photoServer.address() as { port: number }).port}`;
   try {
     await applyLocalMigrations(join(scratch, 'state'));
     edge = await startEdge({
@@ -66,11 +69,17 @@ export default async function setup(project: TestProject) {
       secret,
       persistTo: join(scratch, 'state'),
       runDir: join(scratch, 'run'),
-      vars: { ...E2E_EDGE_VARS, SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET, ADMIN_TOKEN: adminToken },
+      vars: {
+        ...E2E_EDGE_VARS,
+        SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET,
+        ADMIN_TOKEN: adminToken,
+        IMAGE_URL_DEV_HOSTS: photoServerUrl.replace('http://', ''),
+      },
       onLine: logTo('edge'),
     });
     await Promise.all([startTheBackend(), waitUntilReady(edge, `${edge.url}/healthz`, 60_000)]);
   } catch (error) {
+    photoServer.close();
     await stopAll();
     throw error;
   }
@@ -102,8 +111,32 @@ export default async function setup(project: TestProject) {
   project.provide('secret', secret);
   project.provide('adminToken', adminToken);
   project.provide('repoRoot', REPO_ROOT);
+  project.provide('photoServerUrl', photoServerUrl);
   return async () => {
     control.close();
+    photoServer.close();
     await stopAll();
   };
+}
+
+/** The photos folder over plain HTTP on a free port, and /to?url= for a redirect (image_url tests). */
+async function servePhotos(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/to') {
+      res.writeHead(302, { location: url.searchParams.get('url') ?? '' }).end();
+      return;
+    }
+    const name = url.pathname.slice(1);
+    if (!/^[a-z0-9-]+(\.mask)?\.(jpg|png)$/.test(name)) {
+      res.writeHead(404).end();
+      return;
+    }
+    readFile(join(PHOTOS, name)).then(
+      (bytes) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
 }

@@ -8,10 +8,11 @@ import { createRequire } from 'node:module';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { AdminClient } from '../../scripts/lib/admin-client';
-import { channel, iou, maskPath, photoPath } from './support/images';
+import { BACKGROUND_RGB, channel, iou, maskPath, photoPath } from './support/images';
 
 interface RemoveBgResult {
   base64img: string;
@@ -141,5 +142,76 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
         },
       },
     });
+  });
+
+  it('removeBackgroundFromImageUrl with bg_image_url: fetched by the edge, the subject over that background', async () => {
+    const server = inject('photoServerUrl');
+    const result = await removeBg.removeBackgroundFromImageUrl({
+      url: `${server}/removebg-ellipse.jpg`,
+      apiKey,
+      size: 'regular',
+      bg_image_url: `${server}/to?url=${encodeURIComponent(`${server}/removebg-background.png`)}`,
+    });
+    expect(result.creditsCharged).toBe('0.25');
+    const bytes = Buffer.from(result.base64img, 'base64');
+    // A PNG background may be transparent, so auto answers PNG; this one is opaque: 3 channels.
+    expect(await sharp(bytes).metadata()).toMatchObject({
+      format: 'png',
+      width: 480,
+      height: 360,
+      channels: 3,
+    });
+    const got = await sharp(bytes).raw().toBuffer();
+    const original = await sharp(photoPath('removebg-ellipse')).raw().toBuffer();
+    const mask = await channel(maskPath('removebg-ellipse'), 'first');
+    let [bgSum, bgN, fgSum, fgN] = [0, 0, 0, 0];
+    for (let i = 0; i < mask.data.length; i++) {
+      for (let ch = 0; ch < 3; ch++) {
+        if (mask.data[i] === 0) {
+          bgSum += Math.abs(got[i * 3 + ch]! - BACKGROUND_RGB[ch]!);
+          bgN++;
+        } else if (mask.data[i] === 255) {
+          fgSum += Math.abs(got[i * 3 + ch]! - original[i * 3 + ch]!);
+          fgN++;
+        }
+      }
+    }
+    // Where the drawn scene is background the blue shows, where it is the object the photo does.
+    expect(bgSum / bgN).toBeLessThan(20);
+    expect(fgSum / fgN).toBeLessThan(20);
+
+    // Hostile URLs, directly or by a redirect, are refused with remove.bg's failed_image_download.
+    for (const url of [
+      'https://127.0.0.1/a.jpg',
+      `${server}/to?url=${encodeURIComponent('http://169.254.169.254/')}`,
+    ]) {
+      const errors = await failure(removeBg.removeBackgroundFromImageUrl({ url, apiKey }));
+      expect(errors[0]).toMatchObject({ code: 'failed_image_download' });
+    }
+  });
+
+  it('format=zip (which the client cannot ask for: a plain request): color.jpg + alpha.png, the alpha matching the drawn mask', async () => {
+    const body = new FormData();
+    body.append('image_file', new Blob([await readFile(photoPath('removebg-ellipse'))]), 'photo.jpg');
+    body.append('format', 'zip');
+    body.append('size', 'regular');
+    const response = await fetch(`${edgeUrl}/v1.0/removebg`, {
+      method: 'POST',
+      body,
+      headers: { 'x-api-key': apiKey },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    const files = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(['alpha.png', 'color.jpg']);
+    expect(await sharp(files['color.jpg']!).metadata()).toMatchObject({
+      format: 'jpeg',
+      width: 480,
+      height: 360,
+    });
+    const alpha = await channel(Buffer.from(files['alpha.png']!), 'first');
+    const mask = await channel(maskPath('removebg-ellipse'), 'first');
+    expect([alpha.width, alpha.height]).toEqual([mask.width, mask.height]);
+    expect(iou(alpha.data, mask.data)).toBeGreaterThanOrEqual(0.9);
   });
 });

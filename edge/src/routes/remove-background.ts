@@ -41,9 +41,9 @@ export const removeBackgroundRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'The matte or cutout.',
+      description: 'The matte or cutout (format=zip: a ZIP of color.jpg and alpha.png).',
       headers: resultHeadersDoc,
-      content: { 'image/png': image, 'image/webp': image },
+      content: { 'image/png': image, 'image/webp': image, 'image/jpeg': image, 'application/zip': image },
     },
     ...problems(400, 413, 415, 422, 429, 500, 502, 503, 504),
   },

@@ -23,7 +23,10 @@ const SCENES: Record<PhotoName, SceneOptions> = {
   'removebg-ellipse': { width: 480, height: 360, shape: 'ellipse', seed: 5 },
 };
 
-const PHOTOS = join(ARTIFACTS, 'e2e', 'photos');
+export const PHOTOS = join(ARTIFACTS, 'e2e', 'photos');
+
+/** The background the remove.bg client test asks for by bg_image_url (PHOTOS/removebg-background.png). */
+export const BACKGROUND_RGB = [20, 60, 230] as const;
 
 /** Draws every scene to PHOTOS as <name>.jpg, with its mask as <name>.mask.png (global setup). */
 export async function writePhotos(): Promise<void> {
@@ -36,6 +39,9 @@ export async function writePhotos(): Promise<void> {
     });
     writeFileSync(join(PHOTOS, `${name}.mask.png`), await mask.png().toBuffer());
   }
+  const [r, g, b] = BACKGROUND_RGB;
+  const background = sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } });
+  writeFileSync(join(PHOTOS, 'removebg-background.png'), await background.png().toBuffer());
 }
 
 export const photoPath = (name: PhotoName): string => join(PHOTOS, `${name}.jpg`);

@@ -10,6 +10,11 @@ declare module 'vitest' {
     /** The edge's ADMIN_TOKEN for this run (to create API keys). */
     adminToken: string;
     repoRoot: string;
+    /**
+     * A local web server for image_url tests: GET /<file in the photos folder>, GET /to?url=<u>
+     * (a 302 to u). The edge has it in IMAGE_URL_DEV_HOSTS, the only host it fetches over http.
+     */
+    photoServerUrl: string;
   }
 }
 
