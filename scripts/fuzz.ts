@@ -182,7 +182,11 @@ if (requests > 0) {
   const stack = await startLocalStack({
     backendEnv: models,
     // Uploads get their answer, not a 429: the edge's own limits are tested elsewhere.
-    edgeVars: { RATE_LIMIT_RETRY_AFTER_SECONDS: '1', ...models },
+    edgeVars: {
+      RATE_LIMIT_RETRY_AFTER_SECONDS: '1',
+      ...models,
+      ...(values.model !== undefined && { DEFAULT_MODEL: values.model }),
+    },
   });
   try {
     for (const [target, offset] of [

@@ -41,6 +41,10 @@ export const envSchema = z.object({
   /** Requests allowed to wait; beyond this, 503 overloaded. */
   MAX_QUEUE: int(0, 10_000).default(16),
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  /** A client must send its request headers within this (408 otherwise, connection closed). */
+  HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** ... and the whole request, body included, within this (a client trickling bytes: 408). */
+  UPLOAD_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** Cloud Run kills an instance 10 s after SIGTERM: finish in-flight work within that. */
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(8_000),
   /** Attempts to load each model before the process gives up. */

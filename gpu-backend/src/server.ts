@@ -2,10 +2,10 @@
  * Process entry: parse config, check providers and weights, listen at once (so /healthz answers
  * and /readyz says 503 while models load), load and warm the models, drain on SIGTERM.
  */
-import { serve } from '@hono/node-server';
 import { Admission, loadAndSeed } from './admission';
 import { createApp } from './app';
 import { ConfigError, parseConfig } from './config';
+import { listen } from './http/server';
 import { assertProvidersAvailable } from './inference/providers';
 import type { Engine } from './models/engine';
 import { ModelRegistry } from './models/registry';
@@ -47,16 +47,20 @@ async function main(): Promise<void> {
   let draining = false;
   const app = createApp({ config, engine, admission, metrics, logger, draining: () => draining });
 
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    logger.info(
-      {
-        port: info.port,
-        models: config.MODELS,
-        providers: config.ORT_PROVIDERS,
-        startupMs: performance.now(),
-      },
-      `listening on ${config.HOST}:${info.port}; loading models`,
-    );
+  const server = listen({
+    fetch: app.fetch,
+    config,
+    logger,
+    onListening: (port) =>
+      logger.info(
+        {
+          port,
+          models: config.MODELS,
+          providers: config.ORT_PROVIDERS,
+          startupMs: performance.now(),
+        },
+        `listening on ${config.HOST}:${port}; loading models`,
+      ),
   });
 
   loadAndSeed(engine, admission).then(

@@ -10,6 +10,7 @@ export const ERRORS = {
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   not_cached: { status: 404, title: 'Not cached' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   invalid_image: { status: 422, title: 'Invalid image' },

@@ -17,6 +17,7 @@ export interface AppUnderTest<E extends Engine = Engine> {
   metrics: ReturnType<typeof createMetrics>;
   /** Parsed JSON log lines written so far. */
   logs: Record<string, unknown>[];
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ function build<E extends Engine>(
     metrics,
   });
   const app = createApp({ config, engine, admission, metrics, logger });
-  return { app, engine, admission, config, metrics, logs, close: () => engine.close() };
+  return { app, engine, admission, config, metrics, logs, logger, close: () => engine.close() };
 }
 
 /**
