@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ModelSpec } from '@bgremove/shared';
 import type { ProviderName } from './providers';
@@ -19,11 +20,28 @@ export interface ModelSessionOptions {
 const fromSource = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(fromSource ? './session-worker.ts' : './session-worker.js', import.meta.url);
 
-/** One model's ONNX sessions, each on its own worker thread, fed through piscina's queue. */
+/** A task's worker thread died under it (the session is being replaced). */
+export class SessionWorkerLost extends Error {
+  constructor(cause: unknown) {
+    super('the session worker running this task died', { cause });
+  }
+}
+
+/**
+ * One model's ONNX sessions, each on its own worker thread, fed through piscina's queue. A worker
+ * that dies (a native crash in a thread, an out-of-memory kill of the thread) is replaced by
+ * piscina with a fresh one whose session loads on its first task; `onWorkerLost` is told so the
+ * owner can say it is not ready meanwhile, and the task it was running rejects with
+ * SessionWorkerLost.
+ */
 export class ModelSession {
   readonly spec: ModelSpec;
   private readonly pool: Piscina<SessionTask, LoadedInfo | RunResult | NodePlacement>;
   private readonly sessions: number;
+  private closing = false;
+  private lost = 0;
+  private lostListener: ((error?: unknown) => void) | undefined;
+  private lastError: unknown;
 
   constructor(options: ModelSessionOptions) {
     this.spec = options.spec;
@@ -47,6 +65,31 @@ export class ModelSession {
       execArgv: fromSource ? ['--import', 'tsx'] : [],
       env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
     });
+    this.pool.on('workerDestroy', () => {
+      if (this.closing) return;
+      this.lost++;
+      // piscina destroys the worker before emitting its error: report on the next tick, with it.
+      setImmediate(() => {
+        this.lostListener?.(this.lastError);
+        this.lastError = undefined;
+      });
+    });
+    // An error in an idle worker: piscina emits it on the pool, which would otherwise throw it
+    // (an 'error' event with no listener) and end the whole process. The worker is destroyed and
+    // replaced (workerDestroy above reports it); the error goes with the report.
+    this.pool.on('error', (error: unknown) => {
+      this.lastError = error;
+    });
+  }
+
+  /** Called when a worker dies unexpectedly (it is being replaced). */
+  onWorkerLost(listener: (error?: unknown) => void): void {
+    this.lostListener = listener;
+  }
+
+  /** The worker threads (diagnostics, and tests that need a thread to die). */
+  get threads(): readonly Worker[] {
+    return this.pool.threads;
   }
 
   /** Loads (or confirms) the session on every worker; rejects with the load error, which is not cached. */
@@ -57,8 +100,14 @@ export class ModelSession {
     return results[0]!;
   }
 
-  run(rgb: Uint8Array, width: number, height: number): Promise<RunResult> {
-    return this.pool.run({ kind: 'run', rgb, width, height }) as Promise<RunResult>;
+  async run(rgb: Uint8Array, width: number, height: number): Promise<RunResult> {
+    const lostBefore = this.lost;
+    try {
+      return (await this.pool.run({ kind: 'run', rgb, width, height })) as RunResult;
+    } catch (error) {
+      if (this.lost > lostBefore) throw new SessionWorkerLost(error);
+      throw error;
+    }
   }
 
   /** Where the first session placed the graph's nodes (call after a run). */
@@ -72,6 +121,7 @@ export class ModelSession {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.close({ force: false });
     await this.pool.destroy();
   }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, findModel, type ModelSpec } from '@bgremove/shared';
 import type { BackendConfig } from '../config';
-import { ModelSession } from '../inference/model-session';
+import { ModelSession, SessionWorkerLost } from '../inference/model-session';
 import { providerNameOf, runtimeInfo } from '../inference/providers';
 import type { LoadedInfo, NodePlacement } from '../inference/worker-protocol';
 import type { Logger } from '../observability/logger';
@@ -61,7 +61,9 @@ export class ModelRegistry implements Engine {
         memoryProfile: config.ORT_MEMORY_PROFILE,
         sessions: config.SESSIONS_PER_MODEL,
       });
-      this.entries.set(id, { spec, session, state: 'pending' });
+      const entry: Entry = { spec, session, state: 'pending' };
+      this.entries.set(id, entry);
+      session.onWorkerLost((error) => this.replaceSession(entry, error));
       options.metrics.modelReady.set({ model: id }, 0);
     }
   }
@@ -100,8 +102,32 @@ export class ModelRegistry implements Engine {
       return { matte, timings };
     } catch (error) {
       this.options.metrics.inferences.inc({ model: id, outcome: 'error' });
+      if (error instanceof SessionWorkerLost) {
+        // Not the image's fault: the caller (the edge) retries a 503 with Retry-After.
+        throw new AppError('backend_unavailable', `model "${id}" is restarting; retry shortly`, {
+          retryAfterSeconds: 2,
+          cause: error,
+        });
+      }
       throw error;
     }
+  }
+
+  /**
+   * A session worker died: piscina starts a new one. Until it has loaded and run once more, the
+   * model is `loading` (so /readyz says 503 and new requests get 503 backend_unavailable), then
+   * ready again. A reload that fails leaves it `failed` (not ready) and is logged.
+   */
+  private replaceSession(entry: Entry, error: unknown): void {
+    const { logger, metrics } = this.options;
+    logger.error({ model: entry.spec.id, error }, `a session worker of ${entry.spec.id} died; replacing it`);
+    metrics.sessionWorkersLost.inc({ model: entry.spec.id });
+    if (entry.state !== 'ready') return; // loading already: the load covers the new worker
+    metrics.modelReady.set({ model: entry.spec.id }, 0);
+    entry.state = 'loading';
+    this.loadOne(entry).catch((loadError: unknown) =>
+      logger.error({ model: entry.spec.id, error: loadError }, `${entry.spec.id} did not come back`),
+    );
   }
 
   /** Images waiting for a session, over all models. */

@@ -50,6 +50,12 @@ export function createMetrics() {
       help: 'Requests being processed.',
       registers: [registry],
     }),
+    sessionWorkersLost: new Counter({
+      name: 'bgremove_session_workers_lost_total',
+      help: 'Session worker threads that died and were replaced.',
+      labelNames: ['model'] as const,
+      registers: [registry],
+    }),
     modelReady: new Gauge({
       name: 'bgremove_model_ready',
       help: '1 when the model is loaded and warmed.',
