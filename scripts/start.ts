@@ -54,7 +54,8 @@ function parentOfShell(pid: number): number | undefined {
   return stat && ['sh', 'dash', 'bash', 'zsh', 'ash'].includes(basename(stat.comm)) ? stat.ppid : undefined;
 }
 
-const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+// isTTY is undefined (not false) when stdout is a pipe, whatever the types say.
+const colour = (process.stdout.isTTY as boolean | undefined) === true && !process.env.NO_COLOR;
 const say = (source: Source, text: string) => {
   for (const line of text.split('\n')) process.stdout.write(`${prefix(source, colour)}${line}\n`);
 };

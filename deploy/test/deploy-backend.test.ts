@@ -16,7 +16,7 @@ let lines: string[];
 
 const deps = (overrides: Partial<DeployDeps> = {}): DeployDeps => ({
   clients,
-  idToken: async () => 'invoker-token',
+  idToken: () => Promise.resolve('invoker-token'),
   out: (line) => lines.push(line),
   readyzIntervalMs: 10,
   readyzTimeoutMs: 2000,
@@ -176,7 +176,7 @@ describe('deploy:backend against the local Cloud Run API', () => {
   });
 
   it('reports a private service it cannot reach without a token, without failing the deploy', async () => {
-    const result = await deployBackend(options(), deps({ idToken: async () => undefined }));
+    const result = await deployBackend(options(), deps({ idToken: () => Promise.resolve(undefined) }));
     expect(result.ready).toBe(false);
     expect(lines.join('\n')).toMatch(/readyz: not confirmed \(401\): the service is private and no ID token/);
   });

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unstable_readConfig } from 'wrangler';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkEdgeEnvironment,
   EDGE_ENVIRONMENTS,
   EDGE_SECRETS,
+  readWranglerConfig,
   WRANGLER_CONFIG,
 } from '../src/edge/deploy-edge';
 
@@ -25,13 +25,13 @@ function deployEdge(args: string[]) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
-const read = (env?: string) => unstable_readConfig({ config: WRANGLER_CONFIG, env }, { hideWarnings: true });
+const read = (env?: string) => readWranglerConfig({ config: WRANGLER_CONFIG, env }, { hideWarnings: true });
 const topLevel = read();
 
 describe('wrangler.toml environments', () => {
@@ -47,7 +47,7 @@ describe('wrangler.toml environments', () => {
         durableObjects: c.durable_objects.bindings
           .map((b: { name: string; class_name: string }) => `${b.name}:${b.class_name}`)
           .sort(),
-        ratelimits: (c.ratelimits ?? []).map((r: { name: string }) => r.name).sort(),
+        ratelimits: c.ratelimits.map((r: { name: string }) => r.name).sort(),
       });
       // Bindings and vars are not inherited: one added at the top level must be added to every environment.
       expect(names(config)).toEqual(names(topLevel));

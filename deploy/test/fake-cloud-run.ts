@@ -20,7 +20,7 @@ import { protobuf, serializer } from 'google-gax';
 
 const require = createRequire(import.meta.url);
 const protosPath = join(dirname(require.resolve('@google-cloud/run')), '../protos/protos.json');
-const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(protosPath, 'utf8')));
+const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(protosPath, 'utf8')) as protobuf.INamespace);
 const ServiceType = root.lookupType('google.cloud.run.v2.Service');
 const RevisionType = root.lookupType('google.cloud.run.v2.Revision');
 const ServiceAny = 'type.googleapis.com/google.cloud.run.v2.Service';
@@ -31,7 +31,7 @@ const TO_OBJECT = { enums: String, longs: Number, defaults: false } as const;
 
 /** The proto-normalised form of a Service object as the tool builds it (for equality with the wire). */
 export function normalizeService(service: object): Json {
-  return ServiceType.toObject(ServiceType.fromObject(service), TO_OBJECT) as Json;
+  return ServiceType.toObject(ServiceType.fromObject(service), TO_OBJECT);
 }
 
 class ApiError extends Error {
@@ -174,7 +174,7 @@ export class FakeCloudRun {
     try {
       const message = serializer.fromProto3JSON(ServiceType, call.raw as never);
       if (!message) throw new Error('empty body');
-      call.service = ServiceType.toObject(message, TO_OBJECT) as Json;
+      call.service = ServiceType.toObject(message, TO_OBJECT);
       return call.service;
     } catch (error) {
       throw new ApiError(400, 'INVALID_ARGUMENT', `Invalid JSON payload: ${(error as Error).message}`);
@@ -251,10 +251,10 @@ export class FakeCloudRun {
     for (const target of traffic) {
       if (target.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION') {
         const revision = stored.revisions.find((r) =>
-          (r.name as string).endsWith(`/revisions/${target.revision}`),
+          (r.name as string).endsWith(`/revisions/${String(target.revision)}`),
         );
         if (!revision)
-          throw new ApiError(400, 'INVALID_ARGUMENT', `revision ${target.revision} does not exist`);
+          throw new ApiError(400, 'INVALID_ARGUMENT', `revision ${String(target.revision)} does not exist`);
       }
     }
     stored.generation++;
@@ -273,7 +273,7 @@ export class FakeCloudRun {
         ? {
             error: {
               code: 9,
-              message: `Revision '${shortOf(latest!.name)}' is not ready: ${failure.message}`,
+              message: `Revision '${shortOf(latest!.name)}' is not ready: ${String(failure.message)}`,
             },
           }
         : { service: this.#view(name) },
@@ -379,7 +379,7 @@ function validateGpuService(spec: Json): void {
     throw bad('nodeSelector.accelerator and the nvidia.com/gpu limit must be set together');
   }
   if (!accelerator) return;
-  if (accelerator !== 'nvidia-l4') throw bad(`unsupported accelerator ${String(accelerator)}`);
+  if (accelerator !== 'nvidia-l4') throw bad(`unsupported accelerator ${JSON.stringify(accelerator)}`);
   if (limits['nvidia.com/gpu'] !== '1') throw bad('exactly one GPU per instance is supported');
   if (Number(limits.cpu) < 4) throw bad('a GPU instance needs at least 4 CPUs');
   const memory = /^(\d+)(Gi|Mi)$/.exec(limits.memory ?? '');

@@ -21,7 +21,7 @@ async function threeRevisions(): Promise<string[]> {
   for (const digit of ['a', 'b', 'c']) {
     const options = parseDeployArgs([...where, '--image', image(digit), '--no-readyz-check'])!;
     revisions.push(
-      (await deployBackend(options, { clients, idToken: async () => undefined, out })).revision!,
+      (await deployBackend(options, { clients, idToken: () => Promise.resolve(undefined), out })).revision!,
     );
   }
   return revisions;
@@ -90,7 +90,7 @@ describe('rollback:backend and status:backend', () => {
       parseDeployArgs([...where, '--image', image('d'), '--no-readyz-check'])!,
       {
         clients,
-        idToken: async () => undefined,
+        idToken: () => Promise.resolve(undefined),
         out,
       },
     );
@@ -112,7 +112,7 @@ describe('rollback:backend and status:backend', () => {
   it('--previous with a single revision says there is nothing to go back to', async () => {
     await deployBackend(parseDeployArgs([...where, '--image', image('a'), '--no-readyz-check'])!, {
       clients,
-      idToken: async () => undefined,
+      idToken: () => Promise.resolve(undefined),
       out,
     });
     await expect(

@@ -57,8 +57,8 @@ async function startWorker(backendUrl: string) {
     },
   );
   let log = '';
-  child.stdout.on('data', (d: Buffer) => (log += d));
-  child.stderr.on('data', (d: Buffer) => (log += d));
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const base = new URL(`http://127.0.0.1:${port}`);
   const agent = new Agent({ keepAlive: true });
   for (let i = 0; ; i++) {

@@ -1,11 +1,12 @@
 // @ts-check
-/* global document, window, XMLHttpRequest, Option -- the page runs in a browser; the shared ESLint config knows Node only */
 /**
  * The page at `/`: pick, drop or paste a photo; hash it here (SHA-256) and ask /v1/lookup first;
  * upload only when the edge has no result yet (with progress); show the original and the result
  * side by side, with HIT/MISS and timings. Same-origin calls only, no external network.
  */
 import { shopperMessage, withSeconds } from './messages.js';
+
+/** @typedef {import('./messages.js').Problem} Problem */
 
 /** @template {HTMLElement} T @param {string} id @returns {T} */
 const byId = (id) => /** @type {T} */ (document.getElementById(id));
@@ -97,10 +98,32 @@ function problemFrom(response, body) {
       : response.getResponseHeader('retry-after');
   const retryAfter = header === null ? undefined : Number(header);
   try {
-    return { problem: JSON.parse(body), retryAfter };
+    return { problem: asProblem(JSON.parse(body)), retryAfter };
   } catch {
     return { problem: { code: 'internal' }, retryAfter };
   }
+}
+
+/** @param {unknown} value @returns {value is Record<string, unknown>} */
+function isObject(value) {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The members of a problem+json body the page reads. @param {unknown} json @returns {Problem} */
+function asProblem(json) {
+  if (!isObject(json)) return { code: 'internal' };
+  return {
+    code: typeof json.code === 'string' ? json.code : 'internal',
+    detail: typeof json.detail === 'string' ? json.detail : undefined,
+  };
+}
+
+/** The XHR's response body, which responseType 'blob' makes a Blob. @param {XMLHttpRequest} xhr */
+function responseBlob(xhr) {
+  /** @type {unknown} */
+  const body = xhr.response;
+  if (!(body instanceof Blob)) throw new Error('network');
+  return body;
 }
 
 /** Server-Timing `edge;dur=18, backend;dur=1229` as { edge: 18, backend: 1229 }. @param {string | null} header */
@@ -210,7 +233,10 @@ async function runFlow() {
     timings.push(['Lookup', performance.now() - t]);
     if (run !== state.run) return;
     if (lookup.ok) {
-      const { url } = await lookup.json();
+      /** @type {unknown} */
+      const found = await lookup.json();
+      if (!isObject(found) || typeof found.url !== 'string') throw new Error('no url in the lookup answer');
+      const url = found.url;
       await showResult({ src: url, downloadHref: url, cache: 'HIT', timings });
       return;
     }
@@ -230,7 +256,7 @@ async function runFlow() {
     ui.progressRow.hidden = true;
     timings.push(['Upload + processing', performance.now() - t]);
     if (xhr.status !== 200) {
-      const { problem, retryAfter } = problemFrom(xhr, await /** @type {Blob} */ (xhr.response).text());
+      const { problem, retryAfter } = problemFrom(xhr, await responseBlob(xhr).text());
       showError(problem, retryAfter);
       return;
     }
@@ -238,7 +264,7 @@ async function runFlow() {
     if (serverTiming.edge !== undefined) timings.push(['Edge', serverTiming.edge]);
     if (serverTiming.backend !== undefined) timings.push(['Backend', serverTiming.backend]);
     if (serverTiming.inference !== undefined) timings.push(['Model', serverTiming.inference]);
-    const blobUrl = track(URL.createObjectURL(/** @type {Blob} */ (xhr.response)));
+    const blobUrl = track(URL.createObjectURL(responseBlob(xhr)));
     const location = xhr.getResponseHeader('content-location');
     await showResult({
       src: blobUrl,
@@ -280,8 +306,8 @@ function showModelDescription() {
 async function loadServiceStatus() {
   try {
     const response = await fetch('/v1/status');
-    const status = await response.json();
-    /** @type {{ id: string, description: string, backend_ready: boolean }[]} */
+    /** @type {{ edge: { models: { id: string, description: string, backend_ready: boolean }[], default_model: string }, backend: { ready: boolean } }} */
+    const status = await response.json(); // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- the edge's own /v1/status; a member missing throws into the catch below
     const models = status.edge.models;
     ui.model.replaceChildren(
       ...models.map((model) => {

@@ -22,6 +22,7 @@ export function createApp(appProxyPrefix: string): OpenAPIHono<AppEnv> {
   app.route('/', storefront);
   app.route('/', serviceRoutes());
   // Mounted through a plain Hono so that /openapi.json documents the public paths only.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- storefront is an OpenAPIHono, a subclass of Hono
   app.route(appProxyPrefix, new Hono<AppEnv>().route('/', storefront));
   serveOpenApi(app);
   return app;

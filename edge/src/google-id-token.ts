@@ -141,6 +141,7 @@ function expiryOf(jwt: string): number | undefined {
 function signingKey(pem: string): Promise<CryptoKey> {
   let key = signingKeys.get(pem);
   if (!key) {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- jose types its keys with its own CryptoKey interface; in workerd they are the runtime's CryptoKey
     key = importPKCS8(pem, 'RS256').catch((error: unknown) => {
       signingKeys.delete(pem);
       throw new GoogleIdTokenError(

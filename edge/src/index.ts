@@ -8,7 +8,7 @@ export { ResultCoalescer } from './coalescer';
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => appFor(env).fetch(request, env, ctx),
   /** Cron trigger: warm the backend during WARMUP_DAYS/WARMUP_HOURS, do nothing outside them. */
-  async scheduled(controller, env, ctx) {
+  scheduled(controller, env, ctx) {
     const config = configFor(env);
     if (!isWithinWarmupWindow(new Date(controller.scheduledTime), config.warmup)) return;
     ctx.waitUntil(warmBackend(config));

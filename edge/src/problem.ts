@@ -17,7 +17,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
 }
 
 function requestIdOf(c: Context<AppEnv>): string {
-  return c.get('requestId') ?? crypto.randomUUID();
+  // Set by the first middleware; an error raised before it ran still gets an id.
+  const id: unknown = c.get('requestId');
+  return typeof id === 'string' ? id : crypto.randomUUID();
 }
 
 /**

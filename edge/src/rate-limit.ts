@@ -68,7 +68,8 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (c.get('appProxy')) return next();
     // A server-to-server client with an API key: the key's own limit instead of the shop's.
     if (c.req.header('x-api-key') !== undefined) return apiKeyLimit(c, next);
-    const limiter: RateLimit | undefined = c.env.RATE_LIMITER;
+    // Unbound where wrangler.toml gives the environment no ratelimits.
+    const limiter = c.env.RATE_LIMITER as RateLimit | undefined;
     if (!limiter) {
       if (!warnedMissingBinding) console.warn(JSON.stringify({ event: 'rate_limit_disabled' }));
       warnedMissingBinding = true;
@@ -77,7 +78,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const headers = c.req.raw.headers;
     // The per-IP cap (a higher limit, its own binding) stops one client from escaping the
     // per-shop limit by naming a different shop on every request.
-    const ipLimiter: RateLimit | undefined = c.env.RATE_LIMITER_IP;
+    const ipLimiter = c.env.RATE_LIMITER_IP as RateLimit | undefined;
     const [perShop, perIp] = await Promise.all([
       limiter.limit({ key: rateLimitKey(headers) }),
       ipLimiter ? ipLimiter.limit({ key: clientIp(headers) }) : { success: true },

@@ -26,7 +26,7 @@ async function shopifyQuery(
 }
 
 const viaProxy = (path: string, params: URLSearchParams, init: RequestOptions = {}) =>
-  request(`/apps/bgremove${path}?${params}`, { env: proxyEnv, ...init });
+  request(`/apps/bgremove${path}?${params.toString()}`, { env: proxyEnv, ...init });
 
 const sha256Hex = async (bytes: Uint8Array) =>
   [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
@@ -70,8 +70,10 @@ describe('Shopify app proxy', () => {
   it.each([
     [
       'missing',
-      async () =>
-        new URLSearchParams(`output=cutout&shop=${SHOP}&timestamp=${Math.floor(Date.now() / 1000)}`),
+      () =>
+        Promise.resolve(
+          new URLSearchParams(`output=cutout&shop=${SHOP}&timestamp=${Math.floor(Date.now() / 1000)}`),
+        ),
     ],
     [
       'tampered',
@@ -108,7 +110,7 @@ describe('Shopify app proxy', () => {
 
   it('refuses every proxied request while SHOPIFY_APP_SECRET is not set', async () => {
     const response = await request(
-      `/apps/bgremove/v1/lookup?${await shopifyQuery(`sha256=${'a'.repeat(64)}`)}`,
+      `/apps/bgremove/v1/lookup?${(await shopifyQuery(`sha256=${'a'.repeat(64)}`)).toString()}`,
     );
     await expectProblem(response, 401, 'unauthorized');
   });
@@ -131,7 +133,7 @@ describe('Shopify app proxy', () => {
       const problem = await expectProblem(await viaProxy(path, await shopifyQuery('')), 404, 'not_found');
       expect(problem.detail).toBe(`no route for GET ${path}`);
     }
-    const doc = (await (await request('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    const doc = await (await request('/openapi.json')).json<{ paths: Record<string, unknown> }>();
     expect(Object.keys(doc.paths).filter((path) => path.startsWith('/apps/'))).toEqual([]);
   });
 

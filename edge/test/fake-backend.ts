@@ -114,7 +114,10 @@ export class FakeBackend {
 
   async #handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (req.url === '/__control/token') return this.#issueIdToken(body, res);
+    if (req.url === '/__control/token') {
+      this.#issueIdToken(body, res);
+      return;
+    }
     if (req.url === '/__control/mode') await this.setMode(JSON.parse(body.toString('utf8')) as BackendMode);
     else if (req.url === '/__control/reset') await this.reset();
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -161,26 +164,37 @@ export class FakeBackend {
     });
     const open = name === 'GET /healthz' || name === 'GET /readyz';
     if (!open && (signature === 'missing' || signature === 'bad')) {
-      return problem(res, 401, 'unauthorized', 'missing or bad signature');
+      problem(res, 401, 'unauthorized', 'missing or bad signature');
+      return;
     }
     switch (name) {
-      case 'GET /healthz':
-        return json(res, 200, { ok: true });
-      case 'GET /readyz':
-        return json(res, 200, { ready: true });
-      case 'POST /warmup':
-        return json(res, 202, { warming: true });
-      case 'GET /v1/models':
-        return json(res, 200, {
+      case 'GET /healthz': {
+        json(res, 200, { ok: true });
+        return;
+      }
+      case 'GET /readyz': {
+        json(res, 200, { ready: true });
+        return;
+      }
+      case 'POST /warmup': {
+        json(res, 202, { warming: true });
+        return;
+      }
+      case 'GET /v1/models': {
+        json(res, 200, {
           default: MODEL_MANIFEST.default,
           models: MODEL_MANIFEST.models
             .filter((m) => m.sha256)
             .map((m) => ({ id: m.id, family: m.family, sha256: m.sha256, loaded: true, ready: true })),
         });
+        return;
+      }
       case 'POST /v1/remove-background':
         return this.#removeBackground(path, body, res, header(req, 'content-type') ?? '');
-      default:
-        return problem(res, 404, 'not_found', `no route ${name}`);
+      default: {
+        problem(res, 404, 'not_found', `no route ${name}`);
+        return;
+      }
     }
   }
 
@@ -210,18 +224,25 @@ export class FakeBackend {
     const mode = this.mode;
     if (mode.failFirst !== undefined && this.#failed < mode.failFirst) {
       this.#failed++;
-      return problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '1' });
+      problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '1' });
+      return;
     }
     switch (mode.kind) {
       case 'hang':
         this.#hanging.add(res);
         return;
-      case 'unavailable':
-        return problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '2' });
-      case 'overloaded':
-        return problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '3' });
-      case 'problem':
-        return problem(res, mode.problem!.status, mode.problem!.code, mode.problem!.detail);
+      case 'unavailable': {
+        problem(res, 503, 'backend_unavailable', 'models loading', { 'retry-after': '2' });
+        return;
+      }
+      case 'overloaded': {
+        problem(res, 503, 'overloaded', 'queue full', { 'retry-after': '3' });
+        return;
+      }
+      case 'problem': {
+        problem(res, mode.problem!.status, mode.problem!.code, mode.problem!.detail);
+        return;
+      }
       case 'error':
         res.writeHead(500, { 'content-type': 'text/html' });
         return void res.end('<h1>crash</h1>');
@@ -258,7 +279,10 @@ export class FakeBackend {
     const bytes = new Uint8Array(body);
     const sniffed = sniffImageType(bytes);
     const size = sniffed.accepted ? readImageSize(bytes, sniffed.type) : undefined;
-    if (!size?.ok) return problem(res, 422, 'invalid_image', 'undecodable');
+    if (!size?.ok) {
+      problem(res, 422, 'invalid_image', 'undecodable');
+      return;
+    }
     const started = Date.now();
     if (mode.delayMs) await new Promise((resolve) => setTimeout(resolve, mode.delayMs));
     const scale = Math.min(1, (query.data.max_side ?? Infinity) / Math.max(size.width, size.height));

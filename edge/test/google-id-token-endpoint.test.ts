@@ -119,7 +119,7 @@ describe('Google ID token from a service account key (WebCrypto RS256, jwt-beare
     const config = parseConfig({ ...env, BACKEND_URL: endpoint, GCP_SERVICE_ACCOUNT_KEY: key });
     const response = await backendFetch(config, { method: 'GET', pathAndQuery: '/echo', timeoutMs: 5000 });
     expect(response.status).toBe(200);
-    const echoed = (await response.json()) as { authorization: string; aud: string };
+    const echoed = await response.json<{ authorization: string; aud: string }>();
     expect(echoed.aud).toBe(endpoint);
     expect(echoed.authorization).toMatch(/^Bearer /);
 

@@ -79,12 +79,12 @@ export function upload(bytes: Uint8Array, query = '', init: RequestOptions = {})
 }
 
 export async function expectProblem(response: Response, status: number, code: string) {
-  const body = (await response.json()) as {
+  const body = await response.json<{
     code: string;
     status: number;
     detail: string;
     request_id: string;
-  };
+  }>();
   if (response.status !== status || body.code !== code) {
     throw new Error(`expected ${status} ${code}, got ${response.status} ${JSON.stringify(body)}`);
   }

@@ -228,7 +228,7 @@ describe('POST /v1.0/removebg: answers', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('x-credits-charged')).toBe('1');
-    const { data } = (await response.json()) as { data: Record<string, unknown> };
+    const { data } = await response.json<{ data: Record<string, unknown> }>();
     const result = Uint8Array.from(atob(data.result_b64 as string), (c) => c.charCodeAt(0));
     expect([...result.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     expect(data).toMatchObject({

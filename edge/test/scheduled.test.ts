@@ -6,7 +6,7 @@ import { backend, env } from './helpers';
 /** Runs the cron handler as if fired at `iso` (test config: Europe/Berlin, mon-fri, 07-21). */
 async function cronAt(iso: string): Promise<number> {
   const ctx = createExecutionContext();
-  await worker.scheduled(
+  worker.scheduled(
     createScheduledController({ scheduledTime: Date.parse(iso), cron: '*/5 * * * *' }),
     env,
     ctx,

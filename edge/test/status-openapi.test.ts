@@ -25,7 +25,7 @@ describe('status and docs', () => {
 
   it('status reports backend readiness and models (signed /v1/models)', async () => {
     const res = await request('/v1/status');
-    const status = (await res.json()) as Status;
+    const status = await res.json<Status>();
     expect(status.edge.default_model).toBe('isnet-general-use');
     expect(status.edge.models.map((m) => [m.id, m.backend_ready])).toEqual([
       ['isnet-general-use', true],
@@ -45,7 +45,7 @@ describe('status and docs', () => {
 
   it('status says so when the backend is down', async () => {
     await backend.setMode({ kind: 'down' });
-    const status = (await (await request('/v1/status')).json()) as Status;
+    const status = await (await request('/v1/status')).json<Status>();
     expect(status.backend).toMatchObject({ reachable: false, ready: false, models: null });
     expect(status.edge.models.every((m) => !m.backend_ready)).toBe(true);
   });
@@ -53,13 +53,13 @@ describe('status and docs', () => {
   it('openapi.json is generated from the shared zod schemas', async () => {
     const res = await request('/openapi.json');
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as {
+    const doc = await res.json<{
       openapi: string;
       paths: Record<
         string,
         Record<string, { parameters?: { name: string; in: string; schema: { enum?: string[] } }[] }>
       >;
-    };
+    }>();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([

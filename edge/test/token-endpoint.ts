@@ -54,16 +54,23 @@ export class TokenEndpoint {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body = '';
-    for await (const chunk of req) body += chunk;
+    for await (const chunk of req) body += String(chunk);
     const path = new URL(req.url ?? '/', this.url).pathname;
-    if (path === '/__control/calls') return json(res, 200, this.#calls);
+    if (path === '/__control/calls') {
+      json(res, 200, this.#calls);
+      return;
+    }
     if (path === '/__control/mode') {
       this.#mode = JSON.parse(body || '{}') as TokenEndpointMode;
       this.#calls = { exchanges: 0, refused: [], audiences: [] };
-      return json(res, 200, this.#calls);
+      json(res, 200, this.#calls);
+      return;
     }
     if (path === '/token' && req.method === 'POST') return this.#token(body, res);
-    if (path === '/echo') return this.#echo(req, res);
+    if (path === '/echo') {
+      this.#echo(req, res);
+      return;
+    }
     json(res, 404, { error: 'not_found' });
   }
 
@@ -74,19 +81,38 @@ export class TokenEndpoint {
       this.#calls.refused.push({ reason });
       json(res, status, { error: 'invalid_grant', error_description: reason });
     };
-    if (this.#mode.failWith) return refuse('told to fail', this.#mode.failWith);
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return refuse('grant_type');
+    if (this.#mode.failWith) {
+      refuse('told to fail', this.#mode.failWith);
+      return;
+    }
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+      refuse('grant_type');
+      return;
+    }
     const claims = verifyJwt(form.get('assertion') ?? '', this.#account.publicKey);
-    if (typeof claims === 'string') return refuse(claims);
+    if (typeof claims === 'string') {
+      refuse(claims);
+      return;
+    }
     const now = Math.floor(Date.now() / 1000);
-    if (claims.iss !== this.clientEmail || claims.sub !== this.clientEmail) return refuse('iss/sub');
-    if (claims.aud !== `${this.url}/token`) return refuse(`aud ${String(claims.aud)}`);
-    if (typeof claims.target_audience !== 'string' || !claims.target_audience)
-      return refuse('target_audience');
+    if (claims.iss !== this.clientEmail || claims.sub !== this.clientEmail) {
+      refuse('iss/sub');
+      return;
+    }
+    if (claims.aud !== `${this.url}/token`) {
+      refuse(`aud ${String(claims.aud)}`);
+      return;
+    }
+    if (typeof claims.target_audience !== 'string' || !claims.target_audience) {
+      refuse('target_audience');
+      return;
+    }
     const iat = Number(claims.iat);
     const exp = Number(claims.exp);
-    if (!(Math.abs(iat - now) <= 60 && exp > now && exp - iat <= 3600))
-      return refuse(`iat/exp ${iat}/${exp}`);
+    if (!(Math.abs(iat - now) <= 60 && exp > now && exp - iat <= 3600)) {
+      refuse(`iat/exp ${iat}/${exp}`);
+      return;
+    }
     this.#calls.exchanges++;
     this.#calls.audiences.push(claims.target_audience);
     const lifetime = this.#mode.lifetimeSeconds ?? 3600;

@@ -80,10 +80,10 @@ export async function measureThroughput(
  * long the server's event loop was unable to serve a trivial request.
  */
 export function startLivenessProbe(baseUrl: string, intervalMs = 100): { stop: () => Promise<number> } {
-  let running = true;
+  const stopped = new AbortController();
   let maxMs = 0;
   const loop = (async () => {
-    while (running) {
+    while (!stopped.signal.aborted) {
       const start = performance.now();
       try {
         const response = await fetch(`${baseUrl}/healthz`);
@@ -97,7 +97,7 @@ export function startLivenessProbe(baseUrl: string, intervalMs = 100): { stop: (
   })();
   return {
     stop: async () => {
-      running = false;
+      stopped.abort();
       await loop;
       return maxMs;
     },

@@ -11,7 +11,7 @@ export interface BenchInput {
 }
 
 export async function benchInput(label: string, body: Buffer): Promise<BenchInput> {
-  const { width = 0, height = 0 } = await sharp(body).metadata();
+  const { width, height } = await sharp(body).metadata();
   return { image: { label, width, height, bytes: body.length }, body };
 }
 

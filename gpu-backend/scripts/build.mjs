@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+/** @type {{ dependencies?: Record<string, string> }} */
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')); // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- our own package.json
 const external = Object.keys(pkg.dependencies ?? {}).filter((name) => !name.startsWith('@bgremove/'));
 
 await build({

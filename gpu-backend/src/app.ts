@@ -1,5 +1,5 @@
 import { AppError } from '@bgremove/shared';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from './http/context';
 import { handleError, handleNotFound, problem } from './http/errors';
@@ -22,7 +22,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     '*',
     bodyLimit({
       maxSize: config.MAX_BODY_BYTES,
-      onError: (c) => {
+      onError: (c: Context<AppEnv>) => {
         c.set('outcome', 'payload_too_large');
         return problem(
           c,
@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const secret = config.BACKEND_SHARED_SECRET;
   if (secret !== undefined) {
     const auth = signatureAuth(secret);
-    app.use('*', (c, next) => (OPEN_PATHS.has(c.req.path) ? next() : auth(c, next)));
+    app.use('*', (c: Context<AppEnv, string>, next) => (OPEN_PATHS.has(c.req.path) ? next() : auth(c, next)));
   }
   app.route('/', healthRoutes(deps));
   app.route('/', infoRoutes(deps));

@@ -22,7 +22,7 @@ function fail(message: string, error?: unknown): never {
   process.exit(1);
 }
 
-async function main(): Promise<void> {
+function main(): void {
   let config;
   try {
     config = parseConfig(process.env);
@@ -88,4 +88,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-void main();
+main();

@@ -437,11 +437,11 @@ describe('signatures (BACKEND_SHARED_SECRET set)', () => {
   });
 
   it.each([
-    ['missing', async () => undefined],
+    ['missing', () => Promise.resolve(undefined)],
     ['for another body', async (path: string) => sign(path, new Uint8Array([1, 2, 3]))],
     ['for another path', async () => sign('/v1/remove-background', photo)],
     ['stale', async (path: string) => sign(path, photo, Math.floor(Date.now() / 1000) - 301)],
-    ['garbled', async () => 't=1,v1=zz'],
+    ['garbled', () => Promise.resolve('t=1,v1=zz')],
   ])('refuses a %s signature with 401', async (_name, make) => {
     const path = '/v1/remove-background?max_side=128';
     const header = await make(path);

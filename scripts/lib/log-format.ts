@@ -34,7 +34,11 @@ export function formatBackendLine(line: string): string {
   const fields = Object.entries(record)
     .filter(([key, value]) => !SKIPPED_FIELDS.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${formatValue(value)}`);
-  return [severity === 'INFO' ? '' : severity, String(record.message ?? ''), ...fields]
+  return [
+    severity === 'INFO' ? '' : severity,
+    record.message === undefined ? '' : formatValue(record.message),
+    ...fields,
+  ]
     .filter(Boolean)
     .join(' ');
 }

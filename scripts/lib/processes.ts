@@ -101,16 +101,18 @@ export function spawnManaged(
   const pid = child.pid;
   const recent: string[] = [];
   for (const stream of ['stdout', 'stderr'] as const) {
-    createInterface({ input: child[stream]!, crlfDelay: Infinity }).on('line', (line) => {
+    createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) => {
       recent.push(line);
       if (recent.length > 200) recent.shift();
       options.onLine?.(line, stream);
     });
   }
   let exitedFlag = false;
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    exitedFlag = true;
-    return { code, signal } as Exit;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedFlag = true;
+      resolve({ code, signal });
+    });
   });
 
   const managed: ManagedProcess = {

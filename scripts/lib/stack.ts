@@ -140,7 +140,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
       removeOnExit: [envFile],
     },
   );
-  const stop = managed.stop;
+  const stop = managed.stop.bind(managed);
   return Object.assign(managed, {
     url: `http://127.0.0.1:${options.port}`,
     stop: async (graceMs?: number) => {

@@ -16,7 +16,7 @@ import './support/provided-context';
 
 const edgeUrl = () => inject('edgeUrl');
 
-let browser: Browser;
+let browser: Browser | undefined;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -44,7 +44,7 @@ interface Opened {
 }
 
 async function openPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<Opened> {
-  const context = await browser.newContext(options);
+  const context = await browser!.newContext(options);
   const page = await context.newPage();
   const opened: Opened = { context, page, requests: [], foreign: [], consoleErrors: [] };
   page.on('request', (request) => {
@@ -153,7 +153,7 @@ describe('the page in chromium', () => {
       await waitForResult(page, 'HIT'); // the cutout made by the test before
       await page.getByLabel('Matte').check();
       await page.waitForFunction(() =>
-        document.getElementById('output-caption')!.textContent!.startsWith('Matte'),
+        document.getElementById('output-caption')!.textContent.startsWith('Matte'),
       );
       await page.waitForFunction(() => {
         const img = document.getElementById('output') as HTMLImageElement;

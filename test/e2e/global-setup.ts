@@ -97,7 +97,7 @@ export default async function setup(project: TestProject) {
     }
     action().then(
       (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-      (error: Error) => res.writeHead(500).end(error.message),
+      (error: unknown) => res.writeHead(500).end(error instanceof Error ? error.message : String(error)),
     );
   });
   control.listen(0, '127.0.0.1');

@@ -34,7 +34,7 @@ function productPage(): string {
 </form></section></body></html>`;
 }
 
-let browser: Browser;
+let browser: Browser | undefined;
 beforeAll(async () => {
   browser = await launchChromium();
 });
@@ -48,7 +48,7 @@ async function openStorefront(): Promise<{ page: Page; proxied: string[]; close:
     shop: SHOP,
     secret: SHOPIFY_TEST_SECRET,
   });
-  const context = await browser.newContext();
+  const context = await browser!.newContext();
   const page = await context.newPage();
   await page.goto(`${storefront.url}/products/pet-mug`);
   return {
@@ -62,11 +62,12 @@ async function openStorefront(): Promise<{ page: Page; proxied: string[]; close:
 }
 
 const cutoutProperty = (page: Page) =>
-  page.evaluate(
-    (formId) =>
-      new FormData(document.getElementById(formId) as HTMLFormElement).get('properties[_cutout_url]'),
-    FORM_ID,
-  );
+  page.evaluate((formId) => {
+    const value = new FormData(document.getElementById(formId) as HTMLFormElement).get(
+      'properties[_cutout_url]',
+    );
+    return typeof value === 'string' ? value : null;
+  }, FORM_ID);
 
 describe('the Shopify example on a product page', () => {
   it('cuts out the customer photo via the app proxy and puts its URL into the line item', async () => {
@@ -82,7 +83,7 @@ describe('the Shopify example on a product page', () => {
         { timeout: 60_000 },
       );
       expect(proxied).toEqual(['GET /apps/bgremove/v1/lookup', 'POST /apps/bgremove/v1/remove-background']);
-      const url = String(await cutoutProperty(page));
+      const url = (await cutoutProperty(page)) ?? '';
       expect(url).toMatch(new RegExp(`^${inject('edgeUrl')}/v1/results/[0-9a-f]{64}$`));
       const preview = page.locator('.bgremove-photo__preview img');
       await expect

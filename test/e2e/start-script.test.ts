@@ -48,8 +48,8 @@ async function npmStart(env: Record<string, string> = {}): Promise<Run> {
     },
   });
   let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
   const exit = once(child, 'exit').then(([code]) => code as number | null);
   const run = { child, output: () => text, exit, ports, stateDir };
   runs.push(run);

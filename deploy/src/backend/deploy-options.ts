@@ -6,7 +6,6 @@ import {
   projectSchema,
   regionSchema,
   serviceNameSchema,
-  UsageError,
 } from '../cli/args';
 
 export const DEPLOY_USAGE = `Usage: npm run deploy:backend -- --project P --region R --image I [options]
@@ -186,7 +185,6 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions | null {
     },
     deploySchema,
   );
-  if (v === undefined) throw new UsageError('no options');
   return {
     project: v.project,
     region: v.region,

@@ -153,7 +153,6 @@ const OUTPUT_ONLY = [
 ] as const;
 
 function writableFields(service: Service): Service {
-  const copy: Record<string, unknown> = { ...service };
-  for (const key of OUTPUT_ONLY) delete copy[key];
-  return copy as Service;
+  const outputOnly = new Set<string>(OUTPUT_ONLY);
+  return Object.fromEntries(Object.entries(service).filter(([key]) => !outputOnly.has(key)));
 }

@@ -7,6 +7,7 @@ process.exitCode = await runCli(process.argv.slice(2), ROLLBACK_USAGE, parseRoll
   const clients = createCloudRunClients({ emulatorUrl: emulatorUrl(process.env) });
   try {
     await rollbackBackend(options, { clients, out: processIo.out });
+    return 0;
   } finally {
     await clients.close();
   }

@@ -18,7 +18,7 @@ export async function runCli<O>(
   argv: readonly string[],
   usage: string,
   parse: (argv: readonly string[]) => O | null,
-  run: (options: O) => Promise<number | void>,
+  run: (options: O) => Promise<number>,
   io: CliIo = processIo,
 ): Promise<number> {
   try {
@@ -27,7 +27,7 @@ export async function runCli<O>(
       io.out(usage);
       return 0;
     }
-    return (await run(options)) ?? 0;
+    return await run(options);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}\n\n${usage}`);
@@ -35,7 +35,7 @@ export async function runCli<O>(
     }
     const code = (error as { code?: unknown }).code;
     io.err(
-      `error: ${(error as Error).message ?? String(error)}${typeof code === 'number' ? ` (gRPC status ${code})` : ''}`,
+      `error: ${error instanceof Error ? error.message : String(error)}${typeof code === 'number' ? ` (gRPC status ${code})` : ''}`,
     );
     return 1;
   }

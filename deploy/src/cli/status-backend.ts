@@ -8,6 +8,7 @@ process.exitCode = await runCli(process.argv.slice(2), STATUS_USAGE, parseStatus
   try {
     const status = await backendStatus(options, clients);
     processIo.out(options.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    return 0;
   } finally {
     await clients.close();
   }

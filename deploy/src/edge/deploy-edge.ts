@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unstable_readConfig } from 'wrangler';
+import { unstable_readConfig, type Unstable_Config } from 'wrangler';
 import { z } from 'zod';
 import { parseFlags, UsageError } from '../cli/args';
 
@@ -64,14 +64,21 @@ export interface EdgeEnvironmentCheck {
  */
 const EDGE_CONFIG_MODULE = new URL('../../../edge/src/config/index.ts', import.meta.url).href;
 
+/**
+ * wrangler's reader of wrangler.toml, with its return type named: the inferred one reaches into
+ * miniflare's declarations, which do not resolve here, and would be an unchecked error type.
+ */
+export const readWranglerConfig: (
+  args: { config: string; env?: string },
+  options: { hideWarnings: boolean },
+) => Unstable_Config = unstable_readConfig;
+
 /** Reads the environment from wrangler.toml as wrangler does and parses its vars like the Worker. */
 export async function checkEdgeEnvironment(env: EdgeEnvironment): Promise<EdgeEnvironmentCheck> {
   const { parseConfig } = (await import(EDGE_CONFIG_MODULE)) as { parseConfig: (env: object) => unknown };
-  const config = unstable_readConfig({ config: WRANGLER_CONFIG, env }, { hideWarnings: true });
+  const config = readWranglerConfig({ config: WRANGLER_CONFIG, env }, { hideWarnings: true });
   const vars = Object.fromEntries(
-    Object.entries(config.vars ?? {}).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    ),
+    Object.entries(config.vars).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
   try {
     parseConfig(vars);

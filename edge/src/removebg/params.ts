@@ -140,7 +140,7 @@ export function parseColor(value: string): string | undefined {
   const hex = value.replace(/^#/, '').toLowerCase();
   if (/^[0-9a-f]+$/.test(hex)) {
     if (hex.length === 3 || hex.length === 4) {
-      const full = [...hex].map((d) => d + d).join('');
+      const full = Array.from(hex, (d) => d + d).join('');
       return hex.length === 3 ? `${full}ff` : full;
     }
     if (hex.length === 6) return `${hex}ff`;

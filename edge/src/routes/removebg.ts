@@ -70,7 +70,7 @@ export function checkImage(
       `${what} is ${size.width}×${size.height} = ${pixels} pixels; the limit is ${limits.maxInputPixels}`,
     );
   }
-  const buffer = bytes.slice().buffer as ArrayBuffer;
+  const buffer = bytes.slice().buffer;
   return { bytes: buffer, mime: sniffed.mime, width: size.width, height: size.height };
 }
 
@@ -208,7 +208,7 @@ export const removeBgRoute = createRoute({
         'image/png': { schema: binary },
         'image/jpeg': { schema: binary },
         'application/zip': { schema: binary },
-        'application/json': { schema: z.object({}).passthrough() },
+        'application/json': { schema: z.looseObject({}) },
       },
     },
     ...removeBgErrors(400, 402, 403, 429, 500, 503, 504),
@@ -221,7 +221,7 @@ export const accountRoute = createRoute({
   summary: "The API key's credits in remove.bg's shape.",
   security: apiKey,
   responses: {
-    200: { description: 'Credits.', content: { 'application/json': { schema: z.object({}).passthrough() } } },
+    200: { description: 'Credits.', content: { 'application/json': { schema: z.looseObject({}) } } },
     ...removeBgErrors(403),
   },
 });
@@ -355,7 +355,7 @@ async function produce(
     if (outcome.role === 'MISS') {
       const metadata: Record<string, string> = {};
       for (const [name, value] of Object.entries(job.options)) {
-        if (name !== 'model') metadata[name] = value === undefined ? 'none' : String(value);
+        if (name !== 'model') metadata[name] = String(value);
       }
       waitUntil(
         storeResult(tiers, job.resultKey, outcome.body, outcome.contentType, {

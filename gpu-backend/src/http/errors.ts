@@ -1,5 +1,6 @@
 import { AppError } from '@bgremove/shared';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import type { Logger } from '../observability/logger';
 import type { AppEnv } from './context';
 
 /** HTTP status for a request whose client went away before the answer (nginx's convention). */
@@ -29,11 +30,16 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
     error instanceof AppError
       ? error
       : new AppError('internal', 'an internal error occurred', { cause: error });
-  const logger = c.get('logger');
+  // Set by the first middlewares; an error raised before they ran is still answered.
+  const logger = c.get('logger') as Logger | undefined;
+  const cause: unknown = appError.cause;
   if (appError.status >= 500) {
-    logger?.error({ error: appError.cause ?? appError, code: appError.code }, appError.message);
-  } else if (appError.cause) {
-    logger?.info({ cause: String(appError.cause), code: appError.code }, appError.message);
+    logger?.error({ error: cause ?? appError, code: appError.code }, appError.message);
+  } else if (cause) {
+    logger?.info(
+      { cause: cause instanceof Error ? cause.toString() : JSON.stringify(cause), code: appError.code },
+      appError.message,
+    );
   }
   c.set('outcome', appError.code);
   return problem(c, appError);
@@ -41,7 +47,9 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
 
 /** The shared rendering (problem+json, no-store, Retry-After, X-Request-Id) with this request's id. */
 export function problem(c: Context<AppEnv>, error: AppError): Response {
-  return error.toResponse(c.get('requestId') ?? 'unknown');
+  // Set by the first middleware; an error raised before it ran is still answered.
+  const requestId: unknown = c.get('requestId');
+  return error.toResponse(typeof requestId === 'string' ? requestId : 'unknown');
 }
 
 export const handleNotFound: NotFoundHandler<AppEnv> = (c) => {

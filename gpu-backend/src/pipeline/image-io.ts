@@ -54,7 +54,7 @@ export async function probeImage(bytes: Buffer, limits: DecodeLimits): Promise<P
   } catch (cause) {
     throw invalidImage(cause);
   }
-  const { width, height } = metadata.autoOrient ?? metadata;
+  const { width, height } = metadata.autoOrient;
   if (!width || !height) throw invalidImage(new Error('no dimensions in header'));
   if (width * height > limits.maxPixels) {
     throw new AppError(

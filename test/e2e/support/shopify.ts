@@ -43,7 +43,7 @@ export function proxiedUrl(storefrontUrl: URL, edgeUrl: string, shop: string, se
   params.set('path_prefix', '/apps/bgremove');
   params.set('timestamp', String(Math.floor(Date.now() / 1000)));
   params.set('signature', shopifySignature(params, secret));
-  return `${edgeUrl}${storefrontUrl.pathname}?${params}`;
+  return `${edgeUrl}${storefrontUrl.pathname}?${params.toString()}`;
 }
 
 export interface Storefront {
@@ -96,7 +96,9 @@ export async function startStorefront(options: {
         if (key !== 'content-encoding' && key !== 'transfer-encoding') headers[key] = value;
       });
       res.writeHead(upstream.status, headers).end(Buffer.from(await upstream.arrayBuffer()));
-    })().catch((error: Error) => res.writeHead(502).end(error.message));
+    })().catch((error: unknown) =>
+      res.writeHead(502).end(error instanceof Error ? error.message : String(error)),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

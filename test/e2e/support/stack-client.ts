@@ -13,7 +13,7 @@ export function upload(bytes: Uint8Array, query = '', init: RequestInit = {}): P
     method: 'POST',
     body: new Uint8Array(bytes),
     ...init,
-    headers: { 'content-type': 'image/jpeg', ...init.headers },
+    headers: { 'content-type': 'image/jpeg', ...Object.fromEntries(new Headers(init.headers)) },
   });
 }
 

@@ -1,5 +1,4 @@
 // @ts-check
-/* global document, customElements, HTMLElement, HTMLFormElement, HTMLInputElement -- runs in the storefront's browser */
 /**
  * <bgremove-photo>: on a product page, the customer picks a photo; it is hashed here and looked up
  * at the edge first (GET {endpoint}/v1/lookup), uploaded only when the edge has no result yet
@@ -95,8 +94,11 @@ function attach(element) {
 
   /** @param {Response} response */
   async function fail(response) {
+    /** @type {unknown} */
     const problem = await response.json().catch(() => ({}));
-    say(messageFor(problem.code, response.headers.get('retry-after')));
+    const code =
+      typeof problem === 'object' && problem !== null && 'code' in problem ? problem.code : undefined;
+    say(messageFor(typeof code === 'string' ? code : undefined, response.headers.get('retry-after')));
   }
 
   /** Lookup first; upload only on a miss. @param {File} file */
@@ -109,18 +111,27 @@ function attach(element) {
       const sha256 = toHex(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
       const lookup = await fetch(`${endpoint}/v1/lookup?output=${output}&sha256=${sha256}`);
       if (lookup.ok) {
-        const { url } = await lookup.json();
+        /** @type {unknown} */
+        const found = await lookup.json();
+        const url = typeof found === 'object' && found !== null && 'url' in found ? found.url : undefined;
+        if (typeof url !== 'string') throw new Error('no url in the lookup answer');
         await show(url, url);
         return;
       }
-      if (lookup.status !== 404) return await fail(lookup);
+      if (lookup.status !== 404) {
+        await fail(lookup);
+        return;
+      }
       say('Removing the background… this takes a few seconds.');
       const response = await fetch(`${endpoint}/v1/remove-background?output=${output}`, {
         method: 'POST',
         headers: { 'content-type': file.type || 'application/octet-stream' },
         body: file,
       });
-      if (!response.ok) return await fail(response);
+      if (!response.ok) {
+        await fail(response);
+        return;
+      }
       const location = response.headers.get('content-location');
       if (!location) throw new Error('no Content-Location in the answer');
       const base = /^https?:/.test(endpoint) ? endpoint : document.baseURI;
