@@ -67,7 +67,8 @@ try {
       if (response.status === 200) await response.arrayBuffer().catch(() => undefined);
       let code: string;
       try {
-        code = text ? String((JSON.parse(text) as { code?: unknown }).code ?? '') : '';
+        const parsed = text ? (JSON.parse(text) as { code?: unknown }).code : undefined;
+        code = typeof parsed === 'string' ? parsed : '';
       } catch {
         code = 'not-json';
       }

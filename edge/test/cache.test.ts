@@ -118,7 +118,7 @@ describe('content-hash cache', () => {
     );
     const lookup = await request(`/v1/lookup?sha256=${await sha256Hex(image)}&model=u2netp`);
     expect(lookup.status).toBe(200);
-    expect(((await lookup.json()) as { key: string }).key).toBe(key);
+    expect((await lookup.json<{ key: string }>()).key).toBe(key);
     const again = await upload(image, '?model=u2netp');
     expect(again.headers.get('x-cache')).toBe('HIT');
   });

@@ -57,8 +57,9 @@ describe('Admission deadlines', () => {
     let ran = false;
     const started = performance.now();
     const waiting = queue.run(
-      async () => {
+      () => {
         ran = true;
+        return Promise.resolve();
       },
       { signal: never, deadline: performance.now() + 1_500 },
     );
@@ -92,8 +93,9 @@ describe('Admission deadlines', () => {
     const second = new AbortController();
     let secondRan = false;
     const queued = queue.run(
-      async () => {
+      () => {
         secondRan = true;
+        return Promise.resolve();
       },
       { signal: second.signal },
     );

@@ -45,7 +45,9 @@ describe('composition options on the real pipeline', () => {
     const box = header.split(',').map(Number);
     const measured = await matteBox(Buffer.from(await response.arrayBuffer()));
     box.forEach((v, i) =>
-      expect(Math.abs(v - measured[i]!), `box[${i}] ${header} vs ${measured}`).toBeLessThanOrEqual(4),
+      expect(Math.abs(v - measured[i]!), `box[${i}] ${header} vs ${measured.join(',')}`).toBeLessThanOrEqual(
+        4,
+      ),
     );
   });
 

@@ -46,7 +46,7 @@ const failure = (promise: Promise<unknown>) =>
     () => {
       throw new Error('expected the client to reject');
     },
-    (errors: RemoveBgError) => errors,
+    (errors: unknown) => errors as RemoveBgError,
   );
 
 beforeAll(async () => {

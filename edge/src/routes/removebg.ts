@@ -140,7 +140,7 @@ export function backendOptions(
     scale: params.scale,
     // original without scale is the default: left out, so both spell the same result key.
     position: position === 'original' && params.scale === undefined ? undefined : position,
-  } as ResultOptions);
+  });
 }
 
 interface Produced {
