@@ -253,28 +253,41 @@ export class FakeBackend {
       Object.fromEntries(new URL(path, 'http://x').searchParams),
     );
     const model = query.success && query.data.model ? findModel(query.data.model) : undefined;
-    if (!query.success || !model?.sha256) return problem(res, 400, 'invalid_request', 'bad query or model');
+    if (!query.success || !model?.sha256) {
+      problem(res, 400, 'invalid_request', 'bad query or model');
+      return;
+    }
     // With bg_image, as the real backend: multipart with the parts image and bg_image, the hash checked.
     let body = raw;
     if (query.data.bg_image !== undefined) {
-      if (!contentType.startsWith('multipart/form-data'))
-        return problem(res, 400, 'invalid_request', 'bg_image without multipart');
+      if (!contentType.startsWith('multipart/form-data')) {
+        problem(res, 400, 'invalid_request', 'bg_image without multipart');
+        return;
+      }
       const form = await new Request('http://x/', {
         method: 'POST',
         headers: { 'content-type': contentType },
         body: raw,
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- a test double's small bodies; undici's parser buffers them, which is all it needs
       }).formData();
       const image = form.get('image');
       const background = form.get('bg_image');
-      if (typeof image === 'string' || typeof background === 'string' || !image || !background)
-        return problem(res, 400, 'invalid_request', 'multipart parts image and bg_image expected');
+      if (typeof image === 'string' || typeof background === 'string' || !image || !background) {
+        problem(res, 400, 'invalid_request', 'multipart parts image and bg_image expected');
+        return;
+      }
       const bgSha256 = await sha256Hex(new Uint8Array(await background.arrayBuffer()));
-      if (bgSha256 !== query.data.bg_image)
-        return problem(res, 400, 'invalid_request', 'bg_image: SHA-256 mismatch');
+      if (bgSha256 !== query.data.bg_image) {
+        problem(res, 400, 'invalid_request', 'bg_image: SHA-256 mismatch');
+        return;
+      }
       this.requests.at(-1)!.bgImageSha256 = bgSha256;
       body = Buffer.from(await image.arrayBuffer());
     } else if (contentType.startsWith('multipart/')) {
-      return problem(res, 400, 'invalid_request', 'multipart only with bg_image');
+      {
+        problem(res, 400, 'invalid_request', 'multipart only with bg_image');
+        return;
+      }
     }
     const bytes = new Uint8Array(body);
     const sniffed = sniffImageType(bytes);

@@ -415,7 +415,7 @@ describe('POST /v1.0/removebg: background images', () => {
       headers: { 'content-type': 'image/jpeg', origin: 'https://shop.example.com' },
     });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { detail: string }).detail).toMatch(/bg_image/);
+    expect((await response.json<{ detail: string }>()).detail).toMatch(/bg_image/);
     expect(await backend.removeBackgroundCalls()).toBe(0);
   });
 });

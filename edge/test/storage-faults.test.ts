@@ -157,7 +157,7 @@ describe('faults around the Worker', () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     const [first, second] = await Promise.all(responses.map(bytesOf));
     expect(second).toEqual(first);
-    const key = responses[0]!.headers.get('x-result-key')!;
+    const key = responses[0].headers.get('x-result-key')!;
     const stored = await env.RESULTS.get(`results/${key}`);
     expect(stored && new Uint8Array(await stored.arrayBuffer())).toEqual(first);
     await backend.setMode({ kind: 'ok' });

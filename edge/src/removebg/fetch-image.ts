@@ -151,7 +151,9 @@ export async function fetchImage(text: string, limits: ImageFetchLimits, what: s
       throw tooLarge();
     }
     if (!response.body) return new Uint8Array();
-    return await readCapped(response.body, limits.maxBytes, signal, tooLarge, timedOut);
+    // A fetch Response's body is a byte stream; workerd's types leave its chunks untyped.
+    const bytes = response.body as ReadableStream<Uint8Array>;
+    return await readCapped(bytes, limits.maxBytes, signal, tooLarge, timedOut);
   }
 }
 
