@@ -348,7 +348,7 @@ describe('POST /v1.0/removebg: answers', () => {
     const json = await removebg(key, form({ image_file: uniqueImage(), format: 'zip' }), {
       headers: { accept: 'application/json' },
     });
-    const body = (await json.json()) as { data: { result_b64: string } };
+    const body = await json.json<{ data: { result_b64: string } }>();
     expect(atob(body.data.result_b64).slice(0, 2)).toBe('PK');
   });
 

@@ -170,8 +170,8 @@ describe('composition options on the real pipeline', () => {
     const png = await sharp(Buffer.from(await (await post('?output=cutout&max_side=320')).arrayBuffer()))
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const color = await sharp(files['color.jpg']!).raw().toBuffer({ resolveWithObject: true });
-    const alpha = await sharp(files['alpha.png']!)
+    const color = await sharp(files['color.jpg']).raw().toBuffer({ resolveWithObject: true });
+    const alpha = await sharp(files['alpha.png'])
       .extractChannel(0)
       .raw()
       .toBuffer({ resolveWithObject: true });

@@ -248,14 +248,14 @@ describe('compose', () => {
     });
     const files = unzipSync(new Uint8Array(composed.bytes));
     expect(Object.keys(files).sort()).toEqual(['alpha.png', 'color.jpg']);
-    const color = await sharp(files['color.jpg']!).raw().toBuffer({ resolveWithObject: true });
+    const color = await sharp(files['color.jpg']).raw().toBuffer({ resolveWithObject: true });
     // sharp decodes grey to sRGB unless told: one channel of it.
-    const alpha = await sharp(files['alpha.png']!)
+    const alpha = await sharp(files['alpha.png'])
       .extractChannel(0)
       .raw()
       .toBuffer({ resolveWithObject: true });
-    expect((await sharp(files['color.jpg']!).metadata()).format).toBe('jpeg');
-    expect(await sharp(files['alpha.png']!).metadata()).toMatchObject({ format: 'png', channels: 1 });
+    expect((await sharp(files['color.jpg']).metadata()).format).toBe('jpeg');
+    expect(await sharp(files['alpha.png']).metadata()).toMatchObject({ format: 'png', channels: 1 });
     expect([color.info.width, color.info.height, color.info.channels]).toEqual([40, 50, 3]);
     expect([alpha.info.width, alpha.info.height, alpha.info.channels]).toEqual([40, 50, 1]);
     expect([composed.width, composed.height]).toEqual([40, 50]);
@@ -293,9 +293,9 @@ describe('compose', () => {
       pngCompressionLevel: 1,
     });
     const files = unzipSync(new Uint8Array(composed.bytes));
-    const alpha = await sharp(files['alpha.png']!).extractChannel(0).raw().toBuffer();
+    const alpha = await sharp(files['alpha.png']).extractChannel(0).raw().toBuffer();
     expect(Math.min(...alpha)).toBe(255);
-    const color = await sharp(files['color.jpg']!).raw().toBuffer();
+    const color = await sharp(files['color.jpg']).raw().toBuffer();
     const at = (x: number, y: number) => [...color.subarray((y * W + x) * 3, (y * W + x) * 3 + 3)];
     at(2, 2).forEach((v, i) => expect(Math.abs(v - [0, 0, 255][i]!)).toBeLessThanOrEqual(8));
     at(35, 30).forEach((v, i) => expect(Math.abs(v - [255, 0, 0][i]!)).toBeLessThanOrEqual(8));

@@ -96,7 +96,6 @@ async function readImages(
   }
   let form: FormData;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the body is already capped at MAX_BODY_BYTES (bodyLimit), so undici's buffering parser is fine here
     form = await request.formData();
   } catch (cause) {
     throw new AppError('invalid_request', 'the multipart/form-data body is malformed', { cause });
