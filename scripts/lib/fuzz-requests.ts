@@ -52,7 +52,7 @@ export function fuzzRequest(
     }
     headers['cf-connecting-ip'] = `203.0.113.${index % 250}`;
   }
-  return { mutant, pathAndQuery: `/v1/remove-background?${query}`, headers, body };
+  return { mutant, pathAndQuery: `/v1/remove-background?${query.toString()}`, headers, body };
 }
 
 /** What an upload of arbitrary bytes may be answered with, besides a result. */
