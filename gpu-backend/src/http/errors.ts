@@ -36,14 +36,17 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (appError.status >= 500) {
     logger?.error({ error: cause ?? appError, code: appError.code }, appError.message);
   } else if (cause) {
-    logger?.info(
-      { cause: cause instanceof Error ? cause.toString() : JSON.stringify(cause), code: appError.code },
-      appError.message,
-    );
+    logger?.info({ cause: describeCause(cause), code: appError.code }, appError.message);
   }
   c.set('outcome', appError.code);
   return problem(c, appError);
 };
+
+/** A cause in one line for the log: an Error's name and message, a string as it is, else its JSON. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.toString();
+  return typeof cause === 'string' ? cause : JSON.stringify(cause);
+}
 
 /** The shared rendering (problem+json, no-store, Retry-After, X-Request-Id) with this request's id. */
 export function problem(c: Context<AppEnv>, error: AppError): Response {
