@@ -150,6 +150,19 @@ describe('POST /v1/remove-background', () => {
   });
 });
 
+describe('results a format cannot hold', () => {
+  it('a WebP result over 16383 px per side is 422 image_too_large before any work (was a 500 from the encoder)', async () => {
+    // Found by npm run fuzz: a JPEG whose header was edited to 96x40000, asked for as WebP.
+    const tall = await sharp({ create: { width: 4, height: 16_400, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    const response = await post(new Uint8Array(tall), '?format=webp');
+    await expectProblem(response, 422, 'image_too_large', /WEBP holds at most 16383/);
+    expect((await post(new Uint8Array(tall), '?format=webp&max_side=4096')).status).toBe(200);
+    expect((await post(new Uint8Array(tall), '?format=png')).status).toBe(200);
+  });
+});
+
 describe('queue', () => {
   it('answers 503 overloaded with Retry-After when full, and serves the admitted ones', async () => {
     const small = await createFakeBackend({ MAX_CONCURRENCY: '1', MAX_QUEUE: '1' }, { runMs: 300 });

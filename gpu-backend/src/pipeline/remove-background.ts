@@ -49,6 +49,28 @@ export interface RemoveBackgroundResult {
   timings: StageTimings;
 }
 
+/** The largest side each output format holds (WebP: 14-bit dimensions, JPEG: 16-bit). */
+export const FORMAT_MAX_SIDE: Partial<Record<RemoveBackgroundOptions['format'], number>> = {
+  webp: 16_383,
+  jpg: 65_535,
+};
+
+/**
+ * A result its format cannot hold is refused before any work (it was a 500 from the encoder):
+ * 422 image_too_large, saying what fits.
+ */
+function refuseOversizedResult(
+  options: RemoveBackgroundOptions,
+  out: { width: number; height: number },
+): void {
+  const limit = FORMAT_MAX_SIDE[options.format];
+  if (limit === undefined || Math.max(out.width, out.height) <= limit) return;
+  throw new AppError(
+    'image_too_large',
+    `the result would be ${out.width}×${out.height}; ${options.format.toUpperCase()} holds at most ${limit} pixels per side: use format=png or a max_side`,
+  );
+}
+
 /**
  * The whole pipeline in one place: probe the header, decode straight to the model's size, run the
  * model on a worker thread, and encode the matte (or cutout) at the oriented input size.
@@ -70,6 +92,7 @@ export async function removeBackground(
   const spec = engine.resolve(options.model);
   const t0 = performance.now();
   const source = await probeImage(bytes, settings);
+  refuseOversizedResult(options, outputSize(source, options.max_side));
   const inputSize = modelInputSize(spec, source);
   const rgb = await decodeForModel(bytes, inputSize, settings);
   const t1 = performance.now();
