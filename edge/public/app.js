@@ -63,7 +63,7 @@ function clearError() {
 }
 
 /**
- * @param {{ code?: string, detail?: string }} problem
+ * @param {Problem} problem
  * @param {number | undefined} retryAfterSeconds
  */
 function showError(problem, retryAfterSeconds) {
@@ -109,12 +109,31 @@ function isObject(value) {
   return typeof value === 'object' && value !== null;
 }
 
-/** The members of a problem+json body the page reads. @param {unknown} json @returns {Problem} */
+/** @param {unknown} value @returns {number | undefined} */
+function countOf(value) {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * The members of a problem+json body the page reads: the code and the extension members
+ * (limit_bytes, limit_pixels, seen), each only when well-formed.
+ * @param {unknown} json @returns {Problem}
+ */
 function asProblem(json) {
   if (!isObject(json)) return { code: 'internal' };
+  const seen = isObject(json.seen) ? json.seen : {};
   return {
     code: typeof json.code === 'string' ? json.code : 'internal',
     detail: typeof json.detail === 'string' ? json.detail : undefined,
+    limit_bytes: countOf(json.limit_bytes),
+    limit_pixels: countOf(json.limit_pixels),
+    seen: {
+      bytes: countOf(seen.bytes),
+      width: countOf(seen.width),
+      height: countOf(seen.height),
+      pixels: countOf(seen.pixels),
+      type: typeof seen.type === 'string' ? seen.type : undefined,
+    },
   };
 }
 
@@ -288,7 +307,11 @@ async function choose(file) {
   clearError();
   if (UNSUPPORTED_TYPES.test(file.type)) {
     state.file = null;
-    showError({ code: 'unsupported_media_type', detail: file.type.includes('hei') ? 'HEIC' : '' }, undefined);
+    // The browser's own idea of the type; the edge would say the same from the bytes (seen.type).
+    showError(
+      { code: 'unsupported_media_type', seen: { type: file.type.includes('hei') ? 'heic' : undefined } },
+      undefined,
+    );
     return;
   }
   releaseUrls();

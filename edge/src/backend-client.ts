@@ -4,12 +4,14 @@ import {
   HEADERS,
   OUTPUT_CONTENT_TYPES,
   isErrorCode,
+  problemExtensionsFrom,
   parseServerTiming,
   readImageSize,
   resultOptionsQuery,
   sha256Hex,
   sniffImageType,
   type ErrorCode,
+  type ProblemExtensions,
   type ResultOptions,
 } from '@bgremove/shared';
 import type { EdgeConfig } from './config';
@@ -42,7 +44,14 @@ export type BackendOutcome =
       backendMs: number;
       inferenceMs: number | undefined;
     }
-  | { ok: false; code: ErrorCode; detail: string; retryAfterSeconds: number | undefined };
+  | {
+      ok: false;
+      code: ErrorCode;
+      detail: string;
+      retryAfterSeconds: number | undefined;
+      /** A passed-through backend problem's extension members (limit_pixels, seen, …). */
+      extensions?: ProblemExtensions;
+    };
 
 /** Every result option goes to the backend explicitly, so both sides agree whatever the defaults. */
 export function backendPathAndQuery(job: Pick<BackendJob, 'model' | 'options'>): string {
@@ -50,12 +59,12 @@ export function backendPathAndQuery(job: Pick<BackendJob, 'model' | 'options'>):
   return `/v1/remove-background?${query.toString()}`;
 }
 
-const fail = (code: ErrorCode, detail: string, retryAfterSeconds?: number): BackendOutcome => ({
-  ok: false,
-  code,
-  detail,
-  retryAfterSeconds,
-});
+const fail = (
+  code: ErrorCode,
+  detail: string,
+  retryAfterSeconds?: number,
+  extensions?: ProblemExtensions,
+): BackendOutcome => ({ ok: false, code, detail, retryAfterSeconds, extensions });
 
 /** A failure worth retrying: the backend is starting, restarting or momentarily full. */
 interface Retryable {
@@ -254,12 +263,14 @@ function retryAfterOf(response: Response): number | undefined {
   return Number.isFinite(value) && value > 0 ? Math.ceil(value) : undefined;
 }
 
-/** Backend 4xx problems keep their code and detail; everything else maps to 502/503/504. */
+/** Backend 4xx problems keep their code, detail and extension members; everything else maps to 502/503/504. */
 async function mapFailure(response: Response): Promise<BackendOutcome | Retryable> {
   const text = await response.text();
   let problem: { code?: unknown; detail?: unknown } = {};
   try {
-    problem = JSON.parse(text) as typeof problem;
+    const parsed: unknown = JSON.parse(text);
+    // A JSON body that is no object (null, a number) is no problem body either.
+    if (typeof parsed === 'object' && parsed !== null) problem = parsed;
   } catch {
     // not a problem body (e.g. a proxy's HTML page)
   }
@@ -275,12 +286,17 @@ async function mapFailure(response: Response): Promise<BackendOutcome | Retryabl
     response.status < 500 &&
     ERRORS[code].status === response.status &&
     code !== 'unauthorized';
-  if (passesThrough && typeof problem.detail === 'string') return fail(code, problem.detail);
+  if (passesThrough && typeof problem.detail === 'string') {
+    return fail(code, problem.detail, undefined, problemExtensionsFrom(problem));
+  }
   console.error(JSON.stringify({ event: 'backend_error', status: response.status, cause }));
   if (response.status === 504) return fail('backend_timeout', 'The inference backend timed out.');
   return fail('bad_gateway', 'The inference backend failed to process the image.');
 }
 
 export function outcomeError(outcome: Extract<BackendOutcome, { ok: false }>): AppError {
-  return new AppError(outcome.code, outcome.detail, { retryAfterSeconds: outcome.retryAfterSeconds });
+  return new AppError(outcome.code, outcome.detail, {
+    retryAfterSeconds: outcome.retryAfterSeconds,
+    extensions: outcome.extensions,
+  });
 }

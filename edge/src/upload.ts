@@ -1,4 +1,11 @@
-import { ACCEPTED_TYPES_TEXT, AppError, checkImageHeader, type AcceptedImageType } from '@bgremove/shared';
+import {
+  ACCEPTED_TYPES_TEXT,
+  AppError,
+  checkImageHeader,
+  declaredLength,
+  payloadTooLarge,
+  type AcceptedImageType,
+} from '@bgremove/shared';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 
@@ -18,8 +25,7 @@ export interface UploadLimits {
 /** Room for the multipart boundaries and part headers around the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
-const tooLarge = (limit: number) =>
-  new AppError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`);
+const tooLarge = (limit: number, seenBytes?: number) => payloadTooLarge('the upload', limit, seenBytes);
 
 /**
  * The body's bytes, refused with 413 payload_too_large past `limit` bytes (hono's body-limit: a
@@ -30,7 +36,10 @@ export async function readLimited(c: Context, limit: number, maxBodyBytes: numbe
   const limited = bodyLimit({
     maxSize: limit,
     onError: () => {
-      throw tooLarge(maxBodyBytes);
+      // Refused on a declared Content-Length before reading: that size is known. Cut off while
+      // streaming, only "more than the limit" is.
+      const declared = declaredLength(c.req.header('content-length'));
+      throw tooLarge(maxBodyBytes, declared !== undefined && declared > limit ? declared : undefined);
     },
   });
   // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- hono's default Context has an `any` path type; the middleware reads only the body
@@ -66,7 +75,7 @@ export async function readUpload(c: Context, limits: UploadLimits): Promise<Uplo
     throw new AppError('invalid_request', `missing body: send the image (${ACCEPTED_TYPES_TEXT})`);
   const raw = await readLimited(c, limit, limits.maxBodyBytes);
   const bytes = isMultipart ? await imageFromMultipart(raw, contentType) : raw;
-  if (bytes.byteLength > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
+  if (bytes.byteLength > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, bytes.byteLength);
   if (bytes.byteLength === 0) {
     throw new AppError('invalid_request', `missing body: send the image (${ACCEPTED_TYPES_TEXT})`);
   }

@@ -27,7 +27,8 @@ export interface BackendMode {
   failFirst?: number;
   /** In down mode: start accepting connections again after this many ms. */
   upAfterMs?: number;
-  problem?: { status: number; code: ErrorCode; detail: string };
+  /** `extensions`: members sent beside the standard ones, as they are. */
+  problem?: { status: number; code: ErrorCode; detail: string; extensions?: Record<string, unknown> };
 }
 
 export interface RecordedRequest {

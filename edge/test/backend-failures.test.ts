@@ -74,6 +74,26 @@ describe('the path to the backend', () => {
     expect(body.detail).toBe('the JPEG could not be decoded');
   });
 
+  it("a passed-through problem keeps the backend's extension members, the well-formed ones only", async () => {
+    await backend.setMode({
+      kind: 'problem',
+      problem: {
+        status: 422,
+        code: 'image_too_large',
+        detail: 'the image is 9000×6000 = 54000000 pixels; the limit is 50000000',
+        extensions: {
+          limit_pixels: 50_000_000,
+          seen: { width: 9000, height: 6000, pixels: 54_000_000, type: 'jpeg', note: 'dropped' },
+          internal: 'never sent on',
+        },
+      },
+    });
+    const body = await expectProblem(await upload(uniqueImage()), 422, 'image_too_large');
+    expect(body.limit_pixels).toBe(50_000_000);
+    expect(body.seen).toEqual({ width: 9000, height: 6000, pixels: 54_000_000, type: 'jpeg' });
+    expect(body).not.toHaveProperty('internal');
+  });
+
   it('backend crashing with a non-problem 500: 502 bad_gateway, internals not sent', async () => {
     await backend.setMode({ kind: 'error' });
     const res = await upload(uniqueImage());

@@ -240,7 +240,9 @@ export class FakeBackend {
         return;
       }
       case 'problem': {
-        problem(res, mode.problem!.status, mode.problem!.code, mode.problem!.detail);
+        const { status, code, detail, extensions } = mode.problem!;
+        res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.end(JSON.stringify({ ...problemBody(code, detail, 'backend'), status, ...extensions }));
         return;
       }
       case 'error':

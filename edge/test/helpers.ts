@@ -1,3 +1,4 @@
+import type { Problem } from '@bgremove/shared';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env as workersEnv } from 'cloudflare:workers';
 import { inject } from 'vitest';
@@ -79,12 +80,7 @@ export function upload(bytes: Uint8Array, query = '', init: RequestOptions = {})
 }
 
 export async function expectProblem(response: Response, status: number, code: string) {
-  const body = await response.json<{
-    code: string;
-    status: number;
-    detail: string;
-    request_id: string;
-  }>();
+  const body = await response.json<Problem>();
   if (response.status !== status || body.code !== code) {
     throw new Error(`expected ${status} ${code}, got ${response.status} ${JSON.stringify(body)}`);
   }

@@ -91,6 +91,9 @@ describe('bad uploads are refused before any backend call', () => {
       'unsupported_media_type',
     );
     expect(body.detail).toContain(seen);
+    // The same for programs: seen.type is a token from the bytes, whatever Content-Type said.
+    const token = { text: 'text', GIF: 'gif', SVG: 'svg', PDF: 'pdf', BMP: 'bmp', 'HEIC/HEIF': 'heic' }[seen];
+    expect(body.seen).toEqual({ bytes: bytes.byteLength, type: token });
   });
 
   it('the type comes from the bytes, not from Content-Type', async () => {
@@ -114,6 +117,8 @@ describe('bad uploads are refused before any backend call', () => {
   it('a header over MAX_INPUT_PIXELS is image_too_large, read without decoding', async () => {
     const body = await expectProblem(await upload(pngClaiming(10_000, 6_000)), 422, 'image_too_large');
     expect(body.detail).toContain('10000×6000');
+    expect(body.limit_pixels).toBe(Number(env.MAX_INPUT_PIXELS));
+    expect(body.seen).toEqual({ width: 10_000, height: 6_000, pixels: 60_000_000, type: 'png' });
   });
 
   it('a declared Content-Length over the limit is refused without reading the body', async () => {
@@ -133,8 +138,11 @@ describe('bad uploads are refused before any backend call', () => {
       headers: { 'content-length': String(30 * 1024 * 1024), 'content-type': 'image/jpeg' },
     });
     const res = await worker.fetch(req, env, createExecutionContext());
-    await expectProblem(res, 413, 'payload_too_large');
+    const problem = await expectProblem(res, 413, 'payload_too_large');
     expect(pulled).toBe(false);
+    // The limit and the declared size, for a client to phrase its own message.
+    expect(problem.limit_bytes).toBe(Number(env.MAX_BODY_BYTES));
+    expect(problem.seen).toEqual({ bytes: 30 * 1024 * 1024 });
   });
 
   it('a body without Content-Length is cut off as soon as it passes the limit', async () => {
@@ -148,8 +156,11 @@ describe('bad uploads are refused before any backend call', () => {
     });
     const req = new Request('https://edge.test/v1/remove-background', { method: 'POST', body });
     const res = await worker.fetch(req, small, createExecutionContext());
-    await expectProblem(res, 413, 'payload_too_large');
+    const problem = await expectProblem(res, 413, 'payload_too_large');
     expect(chunksPulled).toBeLessThan(10);
+    // Cut off at the limit: the size sent is not known, only the limit.
+    expect(problem.limit_bytes).toBe(4096);
+    expect(problem.seen).toBeUndefined();
   });
 
   it('multipart without an image field, or malformed, is invalid_request', async () => {

@@ -1,4 +1,4 @@
-import { AppError } from '@bgremove/shared';
+import { declaredLength, payloadTooLarge } from '@bgremove/shared';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from './http/context';
@@ -24,10 +24,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       maxSize: config.MAX_BODY_BYTES,
       onError: (c: Context<AppEnv>) => {
         c.set('outcome', 'payload_too_large');
-        return problem(
-          c,
-          new AppError('payload_too_large', `the body is over the limit of ${config.MAX_BODY_BYTES} bytes`),
-        );
+        // The declared size when Content-Length gave it away; a stream cut off at the limit has none.
+        const declared = declaredLength(c.req.header('content-length'));
+        const seen = declared !== undefined && declared > config.MAX_BODY_BYTES ? declared : undefined;
+        return problem(c, payloadTooLarge('the body', config.MAX_BODY_BYTES, seen));
       },
     }),
   );

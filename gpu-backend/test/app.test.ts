@@ -142,6 +142,39 @@ describe('POST /v1/remove-background', () => {
       expect((await backend.app.request('/readyz')).status).toBe(200);
     });
 
+    it('problems carry what was seen and the limit as RFC 9457 extension members', async () => {
+      const heic = await expectProblem(
+        await post(new Uint8Array(HEIC_HEADER)),
+        415,
+        'unsupported_media_type',
+      );
+      expect(heic.seen).toEqual({ bytes: HEIC_HEADER.length, type: 'heic' });
+      const svg = await expectProblem(await post(SVG), 415, 'unsupported_media_type');
+      expect(svg.seen).toMatchObject({ type: 'svg' });
+      const huge = await expectProblem(
+        await post(new Uint8Array(pngDeclaring(40000, 30000))),
+        422,
+        'image_too_large',
+      );
+      expect(huge.limit_pixels).toBe(13_000_000);
+      expect(huge.seen).toEqual({ width: 40000, height: 30000, pixels: 1_200_000_000, type: 'png' });
+      // Cut off while streaming: only the limit is known.
+      const streamed = await expectProblem(
+        await post(new Uint8Array(3 * 1024 * 1024)),
+        413,
+        'payload_too_large',
+      );
+      expect(streamed.limit_bytes).toBe(2 * 1024 * 1024);
+      expect(streamed.seen).toBeUndefined();
+      // Refused on its declared Content-Length: that size is reported.
+      const declared = await expectProblem(
+        await post(new Uint8Array(3 * 1024 * 1024), '', { 'content-length': String(3 * 1024 * 1024) }),
+        413,
+        'payload_too_large',
+      );
+      expect(declared).toMatchObject({ limit_bytes: 2 * 1024 * 1024, seen: { bytes: 3 * 1024 * 1024 } });
+    });
+
     it('multipart is refused: the backend takes raw bytes', async () => {
       const form = new FormData();
       form.set('image', new Blob([photo]), 'car.jpg');

@@ -123,6 +123,16 @@ export interface CheckedImage extends ImageSize {
   mime: string;
 }
 
+/** 422 image_too_large, with the limit and what the header says (both tiers use this one). */
+export function imageTooLarge(width: number, height: number, maxPixels: number, type?: string): AppError {
+  const pixels = width * height;
+  return new AppError(
+    'image_too_large',
+    `the image is ${width}×${height} = ${pixels} pixels; the limit is ${maxPixels}`,
+    { extensions: { limit_pixels: maxPixels, seen: { width, height, pixels, ...(type ? { type } : {}) } } },
+  );
+}
+
 /**
  * The one check both tiers run before any work, so the same bytes get the same answer at the edge
  * and at the backend: type from magic bytes (415 `unsupported_media_type`), width and height from
@@ -135,18 +145,24 @@ export function checkImageHeader(bytes: Uint8Array, maxPixels: number): CheckedI
     throw new AppError(
       'unsupported_media_type',
       `expected ${ACCEPTED_TYPES_TEXT}; the upload is ${sniffed.seen}`,
+      {
+        extensions: { seen: { bytes: bytes.byteLength, type: sniffed.type } },
+      },
     );
   }
   const size = readImageSize(bytes, sniffed.type);
   if (!size.ok) {
-    throw new AppError('invalid_image', `the ${sniffed.type.toUpperCase()} image is invalid: ${size.reason}`);
+    throw new AppError(
+      'invalid_image',
+      `the ${sniffed.type.toUpperCase()} image is invalid: ${size.reason}`,
+      {
+        extensions: { seen: { bytes: bytes.byteLength, type: sniffed.type } },
+      },
+    );
   }
   const pixels = size.width * size.height;
   if (pixels > maxPixels) {
-    throw new AppError(
-      'image_too_large',
-      `the image is ${size.width}×${size.height} = ${pixels} pixels; the limit is ${maxPixels}`,
-    );
+    throw imageTooLarge(size.width, size.height, maxPixels, sniffed.type);
   }
   return { type: sniffed.type, mime: sniffed.mime, width: size.width, height: size.height };
 }

@@ -19,17 +19,17 @@ describe('sniffImageType', () => {
   });
 
   it.each([
-    ['HEIC/HEIF', ftyp('heic', 'mif1')],
-    ['GIF', bytes('GIF89a')],
-    ['SVG', bytes('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')],
-    ['SVG', bytes('  <svg/>')],
-    ['BMP', bytes('BM', [0, 0])],
-    ['PDF', bytes('%PDF-1.7')],
-    ['TIFF', bytes([0x49, 0x49, 0x2a, 0])],
-    ['text', bytes('hello, world\n')],
-    ['an empty body', bytes()],
-    ['unrecognised binary data', bytes([1, 2, 3, 0, 255])],
-  ])('names %s and refuses it', (seen, data) => {
-    expect(sniffImageType(data)).toEqual({ accepted: false, seen });
+    ['HEIC/HEIF', 'heic', ftyp('heic', 'mif1')],
+    ['GIF', 'gif', bytes('GIF89a')],
+    ['SVG', 'svg', bytes('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')],
+    ['SVG', 'svg', bytes('  <svg/>')],
+    ['BMP', 'bmp', bytes('BM', [0, 0])],
+    ['PDF', 'pdf', bytes('%PDF-1.7')],
+    ['TIFF', 'tiff', bytes([0x49, 0x49, 0x2a, 0])],
+    ['text', 'text', bytes('hello, world\n')],
+    ['an empty body', 'empty', bytes()],
+    ['unrecognised binary data', 'unknown', bytes([1, 2, 3, 0, 255])],
+  ])('names %s (%s) and refuses it', (seen, type, data) => {
+    expect(sniffImageType(data)).toEqual({ accepted: false, seen, type });
   });
 });

@@ -208,11 +208,40 @@ describe('the page in chromium', () => {
       text: 'We’re warming up — try again in 2 s.',
     },
     {
+      // The page reads the extension members, never the English detail (here saying nothing useful).
       name: 'a photo over the size limit',
       status: 413,
-      problem: { code: 'payload_too_large', detail: 'the upload is larger than the limit of 26214400 bytes' },
+      problem: {
+        code: 'payload_too_large',
+        detail: 'too large',
+        limit_bytes: 26214400,
+        seen: { bytes: 31457280 },
+      },
       retryAfter: undefined,
       text: 'This photo is too large to upload (up to 25 MB). Please choose a smaller photo.',
+    },
+    {
+      name: 'a photo with too many pixels',
+      status: 422,
+      problem: {
+        code: 'image_too_large',
+        detail: 'too many pixels',
+        limit_pixels: 50_000_000,
+        seen: { width: 9000, height: 6000, pixels: 54_000_000, type: 'jpeg' },
+      },
+      retryAfter: undefined,
+      text: 'This photo has too many pixels for us (9000 × 6000). Please use a smaller version of it (up to 50 megapixels).',
+    },
+    {
+      name: 'a HEIC photo sent under a JPEG name',
+      status: 415,
+      problem: {
+        code: 'unsupported_media_type',
+        detail: 'not accepted',
+        seen: { bytes: 1234, type: 'heic' },
+      },
+      retryAfter: undefined,
+      text: 'iPhone HEIC photos can’t be used yet. Please share or export the photo as JPEG and try again.',
     },
   ])('explains $name in words a shopper understands', async ({ status, problem, retryAfter, text }) => {
     const { context, page } = await openPage();

@@ -22,6 +22,7 @@ import {
 } from '../api-keys';
 import type { AppEnv } from '../app-env';
 import type { EdgeConfig } from '../config';
+import { outcomeError } from '../backend-client';
 import { coalescedRemoveBackground } from '../coalescer';
 import { hotResultsFor } from '../hot-results';
 import { readRemoveBgBody } from '../removebg/body';
@@ -338,7 +339,7 @@ async function produce(
           : undefined,
     });
     if (!outcome.ok) {
-      throw new AppError(outcome.code, outcome.detail, { retryAfterSeconds: outcome.retryAfterSeconds });
+      throw outcomeError(outcome);
     }
     const details: ResultDetails = {
       width: outcome.width,

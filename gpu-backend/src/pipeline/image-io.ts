@@ -2,7 +2,13 @@
  * Everything that touches pixels outside the model goes through sharp (libvips), whose work runs
  * on libuv's thread pool, off the event loop. Decode failures are turned into AppErrors here, once.
  */
-import { AppError, checkImageHeader, type AcceptedImageType, type OutputFormat } from '@bgremove/shared';
+import {
+  AppError,
+  checkImageHeader,
+  imageTooLarge,
+  type AcceptedImageType,
+  type OutputFormat,
+} from '@bgremove/shared';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { Size } from '../models/input-size';
 
@@ -57,10 +63,7 @@ export async function probeImage(bytes: Buffer, limits: DecodeLimits): Promise<P
   const { width, height } = metadata.autoOrient;
   if (!width || !height) throw invalidImage(new Error('no dimensions in header'));
   if (width * height > limits.maxPixels) {
-    throw new AppError(
-      'image_too_large',
-      `the image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels} pixels`,
-    );
+    throw imageTooLarge(width, height, limits.maxPixels, checked.type);
   }
   return {
     type: checked.type,
