@@ -162,7 +162,10 @@ export class AppError extends Error {
  */
 export function payloadTooLarge(what: string, limitBytes: number, seenBytes?: number): AppError {
   return new AppError('payload_too_large', `${what} is larger than the limit of ${limitBytes} bytes`, {
-    extensions: { limit_bytes: limitBytes, ...(seenBytes === undefined ? {} : { seen: { bytes: seenBytes } }) },
+    extensions: {
+      limit_bytes: limitBytes,
+      ...(seenBytes === undefined ? {} : { seen: { bytes: seenBytes } }),
+    },
   });
 }
 
