@@ -1,4 +1,4 @@
-import { sha256Hex } from '@bgremove/shared';
+import { sha256Hex, type AdminKey, type AdminKeyUsage } from '@bgremove/shared';
 
 /**
  * API keys, credits and per-key rate limits in D1 (schema: edge/migrations/). A key is shown once,
@@ -29,22 +29,11 @@ export interface NewKey {
   rateLimitPerMinute: number;
 }
 
-interface KeyRow {
-  id: string;
-  key_prefix: string;
-  label: string;
-  monthly_credits: number;
-  rate_limit_per_minute: number;
-  created_at: string;
-  revoked_at: string | null;
-}
+/** A row of api_keys (KEY_COLUMNS): the admin API's key shape, whose names are the columns'. */
+type KeyRow = AdminKey;
 
-interface UsageRow {
-  month: string;
-  credits_charged: number;
-  requests: number;
-  cached_requests: number;
-}
+/** A row of key_usage. */
+type UsageRow = AdminKeyUsage;
 
 const KEY_COLUMNS = 'id, key_prefix, label, monthly_credits, rate_limit_per_minute, created_at, revoked_at';
 

@@ -2,19 +2,14 @@
  * The edge's admin API (/admin/v1, Bearer ADMIN_TOKEN) from Node: used by `npm run keys` and by
  * `npm start` (which creates the local key). The same calls work against a deployed edge.
  */
+import type { AdminKey, AdminKeyUsage } from '@bgremove/shared';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export interface KeyInfo {
-  id: string;
-  key_prefix: string;
-  label: string;
-  monthly_credits: number;
-  rate_limit_per_minute: number;
-  created_at: string;
-  revoked_at: string | null;
-  usage?: { month: string; credits_charged: number; requests: number; cached_requests: number };
+/** A key as the admin API lists it (with this month's usage in lists). */
+export interface KeyInfo extends AdminKey {
+  usage?: AdminKeyUsage;
 }
 
 export interface CreatedKey extends KeyInfo {
@@ -22,7 +17,7 @@ export interface CreatedKey extends KeyInfo {
 }
 
 export interface KeyUsage extends KeyInfo {
-  months: { month: string; credits_charged: number; requests: number; cached_requests: number }[];
+  months: AdminKeyUsage[];
 }
 
 export class AdminError extends Error {

@@ -11,3 +11,4 @@ export * from './http';
 export * from './env';
 export * from './zod-issues';
 export * from './models-response';
+export * from './admin-api';

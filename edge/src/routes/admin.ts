@@ -1,4 +1,4 @@
-import { AppError, describeZodError, sha256Hex } from '@bgremove/shared';
+import { AppError, describeZodError, sha256Hex, type AdminKey, type AdminKeyUsage } from '@bgremove/shared';
 import { createRoute, z, type RouteHandler } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import {
@@ -55,7 +55,7 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(encoder.encode(a), encoder.encode(b));
 }
 
-const keyJson = (record: ApiKeyRecord) => ({
+const keyJson = (record: ApiKeyRecord): AdminKey => ({
   id: record.id,
   key_prefix: record.keyPrefix,
   label: record.label,
@@ -65,7 +65,7 @@ const keyJson = (record: ApiKeyRecord) => ({
   revoked_at: record.revokedAt,
 });
 
-const usageJson = (usage: MonthUsage) => ({
+const usageJson = (usage: MonthUsage): AdminKeyUsage => ({
   month: usage.month,
   credits_charged: usage.creditsCharged,
   requests: usage.requests,
