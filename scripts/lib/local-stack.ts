@@ -1,7 +1,8 @@
 /**
- * The local stack for the reliability tools (fuzz, soak, burst): the built backend and the edge
- * in wrangler dev on free ports, with fresh state in a temporary folder, plus what the tools need
- * around it: signed requests to the backend, and the memory and open files of every process.
+ * The local stack for the reliability tools (fuzz, soak, burst) and the e2e suite: the built
+ * backend and the edge in wrangler dev on free ports, with fresh state in a temporary folder, plus
+ * what they need around it: signed requests to the backend, stopping and restarting the backend
+ * on its port, and the memory and open files of every process.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { EMPTY_BODY_SHA256, HEADERS, sha256Hex, signRequest } from '@bgremove/shared';
 import { freePort, runToCompletion, type ManagedProcess } from './processes';
 import {
+  applyLocalMigrations,
   BACKEND_DIR,
   generateSecret,
   startBackend,
@@ -22,8 +24,13 @@ export interface LocalStack {
   backendUrl: string;
   edgeUrl: string;
   secret: string;
-  backend: ManagedProcess;
+  /** The running backend process (a new one after restartBackend). */
+  readonly backend: ManagedProcess;
   edge: EdgeProcess;
+  /** Stops the backend (the edge keeps running); restartBackend starts it again on its port. */
+  stopBackend(): Promise<void>;
+  /** Starts the backend again on the same port; resolves with the ms it took to be ready. */
+  restartBackend(): Promise<number>;
   /** POST to the backend with the signature the edge would send. */
   signedBackendPost(
     pathAndQuery: string,
@@ -36,9 +43,15 @@ export interface LocalStack {
 }
 
 export interface LocalStackOptions {
+  /** Backend environment on top of LOG_LEVEL=warn. */
   backendEnv?: Record<string, string>;
   edgeVars?: Record<string, string>;
   log?: (source: 'backend' | 'edge', line: string) => void;
+  /** Apply the edge's D1 migrations to the fresh local state first (the admin API, API keys). */
+  migrate?: boolean;
+  /** How long each may take to be ready: backend 300 s, edge 120 s unless given. */
+  backendReadyMs?: number;
+  edgeReadyMs?: number;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -50,12 +63,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const [backendPort, edgePort] = [await freePort(), await freePort()];
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const scratch = await mkdtemp(join(tmpdir(), 'bgremove-tool-'));
-  const backend = startBackend({
-    port: backendPort,
-    secret,
-    env: { LOG_LEVEL: 'warn', ...options.backendEnv },
-    onLine: (line) => options.log?.('backend', line),
-  });
+  const backendReadyMs = options.backendReadyMs ?? 300_000;
+  const launchBackend = () =>
+    startBackend({
+      port: backendPort,
+      secret,
+      env: { LOG_LEVEL: 'warn', ...options.backendEnv },
+      onLine: (line) => options.log?.('backend', line),
+    });
+  if (options.migrate) {
+    try {
+      await applyLocalMigrations(join(scratch, 'state'));
+    } catch (error) {
+      await rm(scratch, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  let backend = launchBackend();
   const edge = await startEdge({
     port: edgePort,
     backendUrl,
@@ -72,8 +96,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     await Promise.all([
-      waitUntilReady(backend, `${backendUrl}/readyz`, 300_000),
-      waitUntilReady(edge, `${edge.url}/healthz`, 120_000),
+      waitUntilReady(backend, `${backendUrl}/readyz`, backendReadyMs),
+      waitUntilReady(edge, `${edge.url}/healthz`, options.edgeReadyMs ?? 120_000),
     ]);
   } catch (error) {
     await stop();
@@ -83,8 +107,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     backendUrl,
     edgeUrl: edge.url,
     secret,
-    backend,
+    get backend() {
+      return backend;
+    },
     edge,
+    async stopBackend() {
+      await backend.stop(15_000);
+    },
+    async restartBackend() {
+      backend = launchBackend();
+      return waitUntilReady(backend, `${backendUrl}/readyz`, backendReadyMs);
+    },
     async signedBackendPost(pathAndQuery, body, headers = {}) {
       const signature = await signRequest({
         secret,

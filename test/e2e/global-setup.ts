@@ -5,23 +5,12 @@
  * test-artifacts/e2e/*.log.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort, runToCompletion, type ManagedProcess } from '../../scripts/lib/processes';
-import {
-  applyLocalMigrations,
-  BACKEND_DIR,
-  generateSecret,
-  REPO_ROOT,
-  startBackend,
-  startEdge,
-  waitUntilReady,
-  type EdgeProcess,
-} from '../../scripts/lib/stack';
+import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
+import { generateSecret, REPO_ROOT } from '../../scripts/lib/stack';
 import { ensureTestWeights } from '../../gpu-backend/test/support/weights';
 import { ARTIFACTS, E2E_EDGE_VARS, SHOPIFY_TEST_SECRET } from './support/config';
 import { PHOTOS, writePhotos } from './support/images';
@@ -36,60 +25,39 @@ export default async function setup(project: TestProject) {
     const stream = createWriteStream(join(ARTIFACTS, 'e2e', `${name}.log`));
     return (line: string) => stream.write(`${line}\n`);
   };
-  const backendLog = logTo('backend');
-  await runToCompletion('the backend build', process.execPath, ['scripts/build.mjs'], {
-    cwd: BACKEND_DIR,
-    env: process.env,
-  });
-  const secret = generateSecret();
-  const [backendPort, edgePort] = [await freePort(), await freePort()];
-  const backendUrl = `http://127.0.0.1:${backendPort}`;
-  const scratch = await mkdtemp(join(tmpdir(), 'bgremove-e2e-'));
-
-  let backend: ManagedProcess | undefined;
-  let edge: EdgeProcess | undefined;
-  const startTheBackend = async () => {
-    backend = startBackend({ port: backendPort, secret, onLine: backendLog });
-    return waitUntilReady(backend, `${backendUrl}/readyz`, 120_000);
-  };
-  const stopAll = async () => {
-    await edge?.stop(5_000);
-    await backend?.stop(15_000);
-    await rm(scratch, { recursive: true, force: true });
-  };
-
+  const logs = { backend: logTo('backend'), edge: logTo('edge') };
   const adminToken = generateSecret();
   const photoServer = await servePhotos();
   const photoServerUrl = `http://127.0.0.1:${(photoServer.address() as { port: number }).port}`;
+  let stack: LocalStack;
   try {
-    await applyLocalMigrations(join(scratch, 'state'));
-    edge = await startEdge({
-      port: edgePort,
-      backendUrl,
-      secret,
-      persistTo: join(scratch, 'state'),
-      runDir: join(scratch, 'run'),
-      vars: {
+    // The same start-up as the reliability tools (scripts/lib/local-stack.ts), with the D1
+    // migrations applied and the backend at its default log level.
+    stack = await startLocalStack({
+      migrate: true,
+      backendEnv: { LOG_LEVEL: 'info' },
+      backendReadyMs: 120_000,
+      edgeReadyMs: 60_000,
+      edgeVars: {
         ...E2E_EDGE_VARS,
         SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET,
         ADMIN_TOKEN: adminToken,
         IMAGE_URL_DEV_HOSTS: photoServerUrl.replace('http://', ''),
       },
-      onLine: logTo('edge'),
+      log: (source, line) => logs[source](line),
     });
-    await Promise.all([startTheBackend(), waitUntilReady(edge, `${edge.url}/healthz`, 60_000)]);
   } catch (error) {
     photoServer.close();
-    await stopAll();
     throw error;
   }
+  const { backendUrl, secret } = stack;
 
   const control = createServer((req, res) => {
     const action =
       req.url === '/backend/stop'
-        ? async () => ({ stopped: await backend!.stop(15_000).then(() => true) })
+        ? async () => ({ stopped: await stack.stopBackend().then(() => true) })
         : req.url === '/backend/start'
-          ? async () => ({ readyMs: await startTheBackend() })
+          ? async () => ({ readyMs: await stack.restartBackend() })
           : undefined;
     if (req.method !== 'POST' || !action) {
       res.writeHead(404).end();
@@ -105,7 +73,7 @@ export default async function setup(project: TestProject) {
   const address = control.address();
   if (!address || typeof address === 'string') throw new Error('control server has no port');
 
-  project.provide('edgeUrl', edge.url);
+  project.provide('edgeUrl', stack.edgeUrl);
   project.provide('backendUrl', backendUrl);
   project.provide('controlUrl', `http://127.0.0.1:${address.port}`);
   project.provide('secret', secret);
@@ -115,7 +83,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     control.close();
     photoServer.close();
-    await stopAll();
+    await stack.stop();
   };
 }
 
