@@ -11,6 +11,7 @@ await build({
   entryPoints: {
     server: 'src/server.ts',
     'session-worker': 'src/inference/session-worker.ts',
+    'pixel-worker': 'src/matte/pixel-worker.ts',
     cli: 'src/cli.ts',
   },
   outdir: 'dist',

@@ -21,6 +21,7 @@ import { assertProvidersAvailable } from './inference/providers';
 import { ModelRegistry } from './models/registry';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
+import { closePixelPool } from './matte/pixel-pool';
 import { configureSharp } from './pipeline/image-io';
 import { removeBackground } from './pipeline/remove-background';
 import { availableParallelism } from 'node:os';
@@ -107,6 +108,7 @@ async function run(input: string, output: string | undefined, options: CliOption
     if (failures.length > 0) process.exitCode = 1;
   } finally {
     await registry.close();
+    await closePixelPool();
   }
 }
 

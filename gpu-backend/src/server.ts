@@ -13,6 +13,7 @@ import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { configureSharp } from './pipeline/image-io';
 import { availableParallelism } from 'node:os';
+import { closePixelPool } from './matte/pixel-pool';
 
 function fail(message: string, error?: unknown): never {
   // One JSON line Cloud Logging understands, then a non-zero exit so the platform sees the failure.
@@ -82,6 +83,7 @@ function main(): void {
     const outcome = await Promise.race([admission.onIdle().then(() => 'drained' as const), grace]);
     logger.info({ outcome }, 'shutting down');
     await engine.close().catch(() => {});
+    await closePixelPool().catch(() => {});
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -17,7 +17,12 @@ export const HEADERS = {
   timeLeft: 'x-time-left-ms',
   /** Backend → edge: the subject's box in the result, `left,top,width,height`, or `none`. */
   foregroundBox: 'x-foreground-box',
+  /** 0..1 (three decimals): how clearly the photo shows one subject; under 0.5 is "no clear subject". */
+  subjectConfidence: 'x-subject-confidence',
 } as const;
+
+/** Under this X-Subject-Confidence a photo has no clear subject (the page says so). */
+export const CLEAR_SUBJECT_CONFIDENCE = 0.5;
 
 /** Bumped whenever pre- or post-processing changes the output bytes; part of every result key. */
 export const PIPELINE_VERSION = '1';

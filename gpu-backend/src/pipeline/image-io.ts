@@ -131,53 +131,75 @@ function encode(image: Sharp, options: EncodeOptions): Promise<Buffer> {
     : image.png({ compressionLevel: options.pngCompressionLevel, adaptiveFiltering: false }).toBuffer();
 }
 
-/** 8-bit single-channel PNG (or lossless WebP) alpha matte. */
-export function encodeMatte(
-  matte: Uint8Array,
-  matteSize: Size,
-  out: Size,
-  options: EncodeOptions,
-): Promise<Buffer> {
-  return encode(resizedMatte(matte, matteSize, out), options);
+/** 8-bit single-channel PNG (or lossless WebP) alpha matte from the matte at the output size. */
+export function encodeMatte(alpha: Buffer, out: Size, options: EncodeOptions): Promise<Buffer> {
+  return encode(
+    sharp(alpha, { raw: { width: out.width, height: out.height, channels: 1 } }).toColourspace('b-w'),
+    options,
+  );
 }
 
-/** RGBA: the oriented input (at `out`) with the matte as its alpha channel; colours are untouched. */
-export async function encodeCutout(
-  bytes: Buffer,
-  source: ProbedImage,
-  matte: Uint8Array,
-  matteSize: Size,
-  out: Size,
-  options: EncodeOptions & DecodeLimits,
-): Promise<Buffer> {
-  const alpha = await resizedMatte(matte, matteSize, out).raw().toBuffer();
-  const alphaRaw = { raw: { width: out.width, height: out.height, channels: 1 as const } };
-  const resize = out.width !== source.width || out.height !== source.height;
+/**
+ * New colours for a cutout from the photo (interleaved 8-bit RGB at `out`) and its alpha at the
+ * same size, e.g. foreground colour estimation; never changes the alpha.
+ */
+export type ColourStep = (rgb: Uint8Array, alpha: Uint8Array, size: Size) => Promise<Uint8Array>;
+
+/** The oriented input's colours at `out`: raw interleaved 8-bit sRGB. */
+async function photoAt(bytes: Buffer, source: ProbedImage, out: Size, limits: DecodeLimits): Promise<Buffer> {
   try {
-    let image = sharp(bytes, decodeOptions(options));
-    if (resize) image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
-    if (!source.hasAlpha && source.depth === 'uchar') {
-      // One pipeline straight to the encoder: no full-size RGB buffer in between.
-      return await encode(image.toColourspace('srgb').joinChannel(alpha, alphaRaw), options);
+    let image = sharp(bytes, decodeOptions(limits));
+    if (out.width !== source.width || out.height !== source.height) {
+      image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
     }
-    // sharp drops alpha after joining channels, and would read an 8-bit alpha on a 16-bit image
-    // as 16-bit: those sources go through 8-bit raw RGB.
-    const rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
-    const rgbRaw = { raw: { width: out.width, height: out.height, channels: 3 as const } };
-    return await encode(sharp(rgb, rgbRaw).joinChannel(alpha, alphaRaw), options);
+    return await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
   } catch (cause) {
     throw invalidImage(cause);
   }
 }
 
-/** The matte resized to `out`, raw, one byte per pixel (as encodeMatte and encodeCutout resize it). */
+/**
+ * RGBA: the oriented input (at `out`) with `alpha` (the matte at `out`) as its alpha channel.
+ * Colours are untouched, unless `colours` is given: then they are what it makes of the photo
+ * under that alpha.
+ */
+export async function encodeCutout(
+  bytes: Buffer,
+  source: ProbedImage,
+  alpha: Buffer,
+  out: Size,
+  options: EncodeOptions & DecodeLimits & { colours?: ColourStep | undefined },
+): Promise<Buffer> {
+  const alphaRaw = { raw: { width: out.width, height: out.height, channels: 1 as const } };
+  if (!options.colours && !source.hasAlpha && source.depth === 'uchar') {
+    // One pipeline straight to the encoder: no full-size RGB buffer in between.
+    let image: Sharp;
+    try {
+      image = sharp(bytes, decodeOptions(options));
+      if (out.width !== source.width || out.height !== source.height) {
+        image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
+      }
+      return await encode(image.toColourspace('srgb').joinChannel(alpha, alphaRaw), options);
+    } catch (cause) {
+      throw invalidImage(cause);
+    }
+  }
+  // sharp drops alpha after joining channels, and would read an 8-bit alpha on a 16-bit image
+  // as 16-bit: those sources go through 8-bit raw RGB (as do new colours).
+  const rgb = await photoAt(bytes, source, out, options);
+  const colours = options.colours ? await options.colours(rgb, alpha, out) : rgb;
+  const rgbRaw = { raw: { width: out.width, height: out.height, channels: 3 as const } };
+  return await encode(sharp(colours, rgbRaw).joinChannel(alpha, alphaRaw), options);
+}
+
+/** The matte resized to `out`, raw, one byte per pixel. */
 export function matteAt(matte: Uint8Array, matteSize: Size, out: Size): Promise<Buffer> {
   return resizedMatte(matte, matteSize, out).raw().toBuffer();
 }
 
 /**
- * Raw RGBA at `out`: the oriented input's colours (8-bit sRGB) with the matte as alpha, for the
- * composition step (pipeline/compose.ts).
+ * Raw RGBA at `out`: the oriented input's colours (8-bit sRGB, or what `colours` makes of them)
+ * with the matte as alpha, for the composition step (pipeline/compose.ts).
  */
 export async function rgbaWithMatte(
   bytes: Buffer,
@@ -185,18 +207,12 @@ export async function rgbaWithMatte(
   alpha: Buffer,
   out: Size,
   limits: DecodeLimits,
+  colours?: ColourStep,
 ): Promise<Buffer> {
-  try {
-    let image = sharp(bytes, decodeOptions(limits));
-    if (out.width !== source.width || out.height !== source.height) {
-      image = image.resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' });
-    }
-    const rgb = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
-    return await sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } })
-      .joinChannel(alpha, { raw: { width: out.width, height: out.height, channels: 1 } })
-      .raw()
-      .toBuffer();
-  } catch (cause) {
-    throw invalidImage(cause);
-  }
+  const photo = await photoAt(bytes, source, out, limits);
+  const rgb = colours ? await colours(photo, alpha, out) : photo;
+  return await sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } })
+    .joinChannel(alpha, { raw: { width: out.width, height: out.height, channels: 1 } })
+    .raw()
+    .toBuffer();
 }

@@ -1,5 +1,6 @@
 import type { ModelSpec, OutputFormat, OutputKind, RefineMode, SubjectMode } from '@bgremove/shared';
-import { AppError, OUTPUT_CONTENT_TYPES } from '@bgremove/shared';
+import { AppError, OUTPUT_CONTENT_TYPES, parseRoi, roiPixels } from '@bgremove/shared';
+import { foregroundOnPool, refineOnPool } from '../matte/pixel-pool';
 import type { Engine } from '../models/engine';
 import { modelInputSize } from '../models/input-size';
 import {
@@ -10,6 +11,7 @@ import {
   outputSize,
   probeImage,
   rgbaWithMatte,
+  type ColourStep,
   type DecodeLimits,
   type ProbedImage,
 } from './image-io';
@@ -34,6 +36,8 @@ export interface StageTimings {
   preprocess: number;
   inference: number;
   postprocess: number;
+  /** Refinement, subject selection and roi on the pixel workers. */
+  refine: number;
   encode: number;
 }
 
@@ -46,6 +50,8 @@ export interface RemoveBackgroundResult {
   height: number;
   /** The subject's box in the result, `left,top,width,height`, or `none` (X-Foreground-Box). */
   foreground: string;
+  /** 0..1: how clearly the photo shows one subject (X-Subject-Confidence). */
+  subjectConfidence: number;
   timings: StageTimings;
 }
 
@@ -83,12 +89,6 @@ export async function removeBackground(
   /** The encoded background image, when options.bg_image names it. */
   background?: Buffer,
 ): Promise<RemoveBackgroundResult> {
-  if ((options.refine ?? 'none') !== 'none' || (options.subject ?? 'all') !== 'all' || options.roi) {
-    throw new AppError(
-      'invalid_request',
-      'refine, subject and roi other than their defaults are not available yet',
-    );
-  }
   const spec = engine.resolve(options.model);
   const t0 = performance.now();
   const source = await probeImage(bytes, settings);
@@ -96,14 +96,41 @@ export async function removeBackground(
   const inputSize = modelInputSize(spec, source);
   const rgb = await decodeForModel(bytes, inputSize, settings);
   const t1 = performance.now();
-  const { matte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
+  const { matte: rawMatte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
+  const tRefine = performance.now();
+  const refine = options.refine ?? 'none';
+  const subject = options.subject ?? 'all';
+  const refined = await refineOnPool({
+    matte: rawMatte,
+    width: inputSize.width,
+    height: inputSize.height,
+    refine,
+    subject,
+    roi: options.roi === undefined ? undefined : modelRoi(options.roi, source, inputSize),
+  });
+  const matte = refined.matte;
   const t2 = performance.now();
   const out = outputSize(source, options.max_side);
   const alpha = await matteAt(matte, inputSize, out);
   const box = await foregroundBox(alpha, out);
+  // Refined cutouts get clean edge colours; refine=none keeps the photo's (rembg's output).
+  const colours: ColourStep | undefined =
+    refine === 'none'
+      ? undefined
+      : (photo, photoAlpha, size) =>
+          foregroundOnPool({
+            rgb: photo,
+            alpha: photoAlpha,
+            width: size.width,
+            height: size.height,
+            smallRgb: rgb,
+            smallAlpha: matte,
+            smallWidth: inputSize.width,
+            smallHeight: inputSize.height,
+          });
   let result: { bytes: Buffer; width: number; height: number; box: typeof box };
   if (needsComposition(options)) {
-    const rgba = await rgbaWithMatte(bytes, source, alpha, out, settings);
+    const rgba = await rgbaWithMatte(bytes, source, alpha, out, settings, colours);
     result = await compose(rgba, out, box, {
       ...options,
       pngCompressionLevel: settings.pngCompressionLevel,
@@ -114,10 +141,11 @@ export async function removeBackground(
     const encodeOptions = { format: options.format, pngCompressionLevel: settings.pngCompressionLevel };
     const encoded =
       options.output === 'matte'
-        ? await encodeMatte(matte, inputSize, out, encodeOptions)
-        : await encodeCutout(bytes, source, matte, inputSize, out, {
+        ? await encodeMatte(alpha, out, encodeOptions)
+        : await encodeCutout(bytes, source, alpha, out, {
             ...encodeOptions,
             maxPixels: settings.maxPixels,
+            colours,
           });
     result = { bytes: encoded, width: out.width, height: out.height, box };
   }
@@ -130,12 +158,39 @@ export async function removeBackground(
     width: result.width,
     height: result.height,
     foreground: formatBox(result.box),
+    subjectConfidence: refined.confidence,
     timings: {
       decode: t1 - t0,
       preprocess: timings.preprocessMs,
       inference: timings.inferenceMs,
       postprocess: timings.postprocessMs,
+      refine: t2 - tRefine,
       encode: t3 - t2,
     },
+  };
+}
+
+/** The roi (source pixels or percentages) in the model's pixels; refused when it misses the image. */
+function modelRoi(
+  text: string,
+  source: { width: number; height: number },
+  model: { width: number; height: number },
+) {
+  const roi = parseRoi(text);
+  if (typeof roi === 'string') throw new AppError('invalid_request', `roi: ${roi}`);
+  const rect = roiPixels(roi, source.width, source.height);
+  if (!rect) {
+    throw new AppError(
+      'invalid_request',
+      `roi: the region ${text} lies outside the ${source.width}x${source.height} image`,
+    );
+  }
+  const sx = model.width / source.width;
+  const sy = model.height / source.height;
+  return {
+    x1: Math.floor(rect.x1 * sx),
+    y1: Math.floor(rect.y1 * sy),
+    x2: Math.max(Math.floor(rect.x1 * sx) + 1, Math.ceil(rect.x2 * sx)),
+    y2: Math.max(Math.floor(rect.y1 * sy) + 1, Math.ceil(rect.y2 * sy)),
   };
 }

@@ -57,6 +57,7 @@ function stageTiming(result: RemoveBackgroundResult, totalMs: number): string {
     preprocess: t.preprocess,
     inference: t.inference,
     postprocess: t.postprocess,
+    refine: t.refine,
     encode: t.encode,
     total: totalMs,
   });
@@ -164,6 +165,7 @@ export function removeBackgroundRoutes(deps: AppDeps): Hono<AppEnv> {
       [HEADERS.imageHeight]: String(result.height),
       [HEADERS.foregroundBox]: result.foreground,
       [HEADERS.serverTiming]: stageTiming(result, totalMs),
+      [HEADERS.subjectConfidence]: result.subjectConfidence.toFixed(3),
     });
   });
 

@@ -1,0 +1,249 @@
+/**
+ * Plain-array image operations for the matte refinement and the colour estimate: box filters by
+ * running sums (O(1) per pixel whatever the radius), connected components, a chamfer distance
+ * transform. Row-major, one value per pixel unless said otherwise. They run on the pixel worker
+ * threads (pixel-pool.ts), never on the event loop.
+ */
+
+/** 8-bit values scaled to [0, 1] (a plain loop: TypedArray.from with a map function is slow). */
+export function unitFloats(values: Uint8Array): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]! / 255;
+  return out;
+}
+
+/**
+ * Mean over the (2r+1)² window clipped to the image, of `channels` interleaved channels, by two
+ * separable running-sum passes. Writes into `out` (may not alias `src`).
+ */
+export function boxMean(
+  src: Float32Array,
+  width: number,
+  height: number,
+  r: number,
+  out: Float32Array = new Float32Array(src.length),
+  channels = 1,
+): Float32Array {
+  const tmp = new Float32Array(src.length);
+  const rowSums = new Float64Array(channels);
+  // Horizontal: tmp = windowed sum / count along each row.
+  for (let y = 0; y < height; y++) {
+    const row = y * width * channels;
+    rowSums.fill(0);
+    const first = Math.min(r, width - 1);
+    for (let x = 0; x <= first; x++)
+      for (let c = 0; c < channels; c++) rowSums[c]! += src[row + x * channels + c]!;
+    for (let x = 0; x < width; x++) {
+      const lo = Math.max(0, x - r);
+      const hi = Math.min(width - 1, x + r);
+      const inv = 1 / (hi - lo + 1);
+      for (let c = 0; c < channels; c++) tmp[row + x * channels + c] = rowSums[c]! * inv;
+      const add = x + r + 1;
+      const drop = x - r;
+      for (let c = 0; c < channels; c++) {
+        if (add < width) rowSums[c]! += src[row + add * channels + c]!;
+        if (drop >= 0) rowSums[c]! -= src[row + drop * channels + c]!;
+      }
+    }
+  }
+  // Vertical, column sums kept for the whole row at once (cache-friendly).
+  const stride = width * channels;
+  const colSums = new Float64Array(stride);
+  const first = Math.min(r, height - 1);
+  for (let y = 0; y <= first; y++) {
+    const row = y * stride;
+    for (let i = 0; i < stride; i++) colSums[i]! += tmp[row + i]!;
+  }
+  for (let y = 0; y < height; y++) {
+    const lo = Math.max(0, y - r);
+    const hi = Math.min(height - 1, y + r);
+    const inv = 1 / (hi - lo + 1);
+    const row = y * stride;
+    for (let i = 0; i < stride; i++) out[row + i] = colSums[i]! * inv;
+    const add = y + r + 1;
+    const drop = y - r;
+    if (add < height) {
+      const a = add * stride;
+      for (let i = 0; i < stride; i++) colSums[i]! += tmp[a + i]!;
+    }
+    if (drop >= 0) {
+      const d = drop * stride;
+      for (let i = 0; i < stride; i++) colSums[i]! -= tmp[d + i]!;
+    }
+  }
+  return out;
+}
+
+export interface Components {
+  /** 0 = not in the mask; 1..count = component. */
+  labels: Int32Array;
+  count: number;
+}
+
+/** 8-connected components of a mask (non-zero = in): two passes with union-find. */
+export function connectedComponents(mask: Uint8Array, width: number, height: number): Components {
+  const labels = new Int32Array(mask.length);
+  const parent: number[] = [0];
+  const find = (a: number): number => {
+    let root = a;
+    while (parent[root]! !== root) root = parent[root]!;
+    while (parent[a]! !== root) {
+      const next = parent[a]!;
+      parent[a] = root;
+      a = next;
+    }
+    return root;
+  };
+  const union = (a: number, b: number): number => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra === rb) return ra;
+    const [lo, hi] = ra < rb ? [ra, rb] : [rb, ra];
+    parent[hi] = lo;
+    return lo;
+  };
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const up = row - width;
+    for (let x = 0; x < width; x++) {
+      const i = row + x;
+      if (!mask[i]) continue;
+      let label = x > 0 ? labels[i - 1]! : 0;
+      if (y > 0) {
+        const from = x > 0 ? x - 1 : x;
+        const to = x < width - 1 ? x + 1 : x;
+        for (let xx = from; xx <= to; xx++) {
+          const l = labels[up + xx]!;
+          if (!l || l === label) continue;
+          label = label ? union(label, l) : l;
+        }
+      }
+      if (!label) {
+        label = parent.length;
+        parent.push(label);
+      }
+      labels[i] = label;
+    }
+  }
+  // Flatten to consecutive labels 1..count.
+  const remap = new Int32Array(parent.length);
+  let count = 0;
+  for (let l = 1; l < parent.length; l++) {
+    const root = find(l);
+    if (root === l) remap[l] = ++count;
+  }
+  for (let l = 1; l < parent.length; l++) remap[l] = remap[find(l)]!;
+  for (let i = 0; i < labels.length; i++) if (labels[i]) labels[i] = remap[labels[i]!]!;
+  return { labels, count };
+}
+
+/**
+ * Distance (chamfer 3-4, in pixels, ≈ Euclidean within 8%) from each in-mask pixel to the nearest
+ * pixel outside the mask; outside pixels are 0. The image border counts as outside.
+ */
+export function distanceInside(mask: Uint8Array, width: number, height: number): Float32Array {
+  const INF = 1e9;
+  const d = new Float32Array(mask.length);
+  for (let i = 0; i < mask.length; i++) d[i] = mask[i] ? INF : 0;
+  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= width || y >= height ? 0 : d[y * width + x]!);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (d[i] === 0) continue;
+      d[i] = Math.min(d[i]!, at(x - 1, y) + 3, at(x, y - 1) + 3, at(x - 1, y - 1) + 4, at(x + 1, y - 1) + 4);
+    }
+  }
+  for (let y = height - 1; y >= 0; y--) {
+    for (let x = width - 1; x >= 0; x--) {
+      const i = y * width + x;
+      if (d[i] === 0) continue;
+      d[i] = Math.min(d[i]!, at(x + 1, y) + 3, at(x, y + 1) + 3, at(x + 1, y + 1) + 4, at(x - 1, y + 1) + 4);
+    }
+  }
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! / 3;
+  return d;
+}
+
+/** Running maximum over a 1-D window of radius r (van Herk / Gil-Werman: 3 comparisons per value). */
+function runningMax(line: Float32Array, r: number, out: Float32Array): void {
+  const n = line.length;
+  const w = 2 * r + 1;
+  const g = new Float32Array(n);
+  const h = new Float32Array(n);
+  for (let start = 0; start < n; start += w) {
+    const end = Math.min(n, start + w);
+    g[start] = line[start]!;
+    for (let i = start + 1; i < end; i++) g[i] = Math.max(g[i - 1]!, line[i]!);
+    h[end - 1] = line[end - 1]!;
+    for (let i = end - 2; i >= start; i--) h[i] = Math.max(h[i + 1]!, line[i]!);
+  }
+  for (let i = 0; i < n; i++) {
+    const lo = Math.max(0, i - r);
+    const hi = Math.min(n - 1, i + r);
+    out[i] = Math.max(h[lo]!, g[hi]!);
+  }
+}
+
+/** Maximum over the (2r+1)² window clipped to the image (grey dilation), separable. */
+export function maxFilter(src: Float32Array, width: number, height: number, r: number): Float32Array {
+  const tmp = new Float32Array(src.length);
+  const out = new Float32Array(src.length);
+  const row = new Float32Array(width);
+  for (let y = 0; y < height; y++) {
+    runningMax(src.subarray(y * width, (y + 1) * width), r, row);
+    tmp.set(row, y * width);
+  }
+  const col = new Float32Array(height);
+  const colOut = new Float32Array(height);
+  for (let x = 0; x < width; x++) {
+    for (let y = 0; y < height; y++) col[y] = tmp[y * width + x]!;
+    runningMax(col, r, colOut);
+    for (let y = 0; y < height; y++) out[y * width + x] = colOut[y]!;
+  }
+  return out;
+}
+
+/** Max over `factor`×`factor` blocks (the last ones clipped): a coarse map that misses no peak. */
+export function maxPool(src: Float32Array, width: number, height: number, factor: number) {
+  const w = Math.ceil(width / factor);
+  const h = Math.ceil(height / factor);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const orow = ((y / factor) | 0) * w;
+    for (let x = 0; x < width; x++) {
+      const o = orow + ((x / factor) | 0);
+      const v = src[row + x]!;
+      if (v > out[o]!) out[o] = v;
+    }
+  }
+  return { data: out, width: w, height: h };
+}
+
+/** Bilinear sample of a coarse map made with `factor` at full-resolution pixel (x, y). */
+export function upsampleBilinear(
+  coarse: Float32Array,
+  cw: number,
+  ch: number,
+  factor: number,
+  width: number,
+  height: number,
+): Float32Array {
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(ch - 1, Math.max(0, (y + 0.5) / factor - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(ch - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(cw - 1, Math.max(0, (x + 0.5) / factor - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(cw - 1, x0 + 1);
+      const wx = fx - x0;
+      const top = coarse[y0 * cw + x0]! * (1 - wx) + coarse[y0 * cw + x1]! * wx;
+      const bottom = coarse[y1 * cw + x0]! * (1 - wx) + coarse[y1 * cw + x1]! * wx;
+      out[y * width + x] = top * (1 - wy) + bottom * wy;
+    }
+  }
+  return out;
+}
