@@ -32,11 +32,15 @@ const ui = {
   outputCaption: byId('output-caption'),
   download: /** @type {HTMLAnchorElement} */ (byId('download')),
   timings: byId('timings'),
+  subjectNote: byId('subject-note'),
   serviceStatus: byId('service-status'),
 };
 
 /** @type {{ file: File | null, sha256: string | null, urls: string[], run: number, countdown: number | undefined }} */
 const state = { file: null, sha256: null, urls: [], run: 0, countdown: undefined };
+
+/** The backend's X-Subject-Confidence under which a photo has no clear subject. */
+const NO_CLEAR_SUBJECT_BELOW = 0.5;
 
 const UNSUPPORTED_TYPES = /^image\/(heic|heif|gif|svg\+xml|bmp|tiff)$/;
 
@@ -174,7 +178,7 @@ async function loadImage(img, src) {
 }
 
 /**
- * @param {{ src: string, downloadHref: string, cache: string, timings: [string, number][] }} shown
+ * @param {{ src: string, downloadHref: string, cache: string, timings: [string, number][], confidence: string | null }} shown
  */
 async function showResult(shown) {
   const output = selectedOutput();
@@ -183,6 +187,9 @@ async function showResult(shown) {
   shown.timings.push(['Show', performance.now() - started]);
   ui.outputCaption.textContent = output === 'matte' ? 'Matte (white = kept)' : 'Cutout';
   ui.output.alt = output === 'matte' ? 'The matte of your photo' : 'Your photo with the background removed';
+  // X-Subject-Confidence (or the lookup's subject_confidence): under 0.5, no clear subject.
+  const confidence = shown.confidence === null ? NaN : Number(shown.confidence);
+  ui.subjectNote.hidden = !(confidence < NO_CLEAR_SUBJECT_BELOW);
   ui.badge.textContent = shown.cache;
   ui.badge.dataset.cache = shown.cache;
   const base = (state.file?.name ?? 'photo').replace(/\.[^.]+$/, '');
@@ -256,7 +263,8 @@ async function runFlow() {
       const found = await lookup.json();
       if (!isObject(found) || typeof found.url !== 'string') throw new Error('no url in the lookup answer');
       const url = found.url;
-      await showResult({ src: url, downloadHref: url, cache: 'HIT', timings });
+      const confidence = typeof found.subject_confidence === 'string' ? found.subject_confidence : null;
+      await showResult({ src: url, downloadHref: url, cache: 'HIT', timings, confidence });
       return;
     }
     const body = await lookup.text();
@@ -290,6 +298,7 @@ async function runFlow() {
       downloadHref: location ? new URL(location, window.location.href).href : blobUrl,
       cache: xhr.getResponseHeader('x-cache') ?? 'MISS',
       timings,
+      confidence: xhr.getResponseHeader('x-subject-confidence'),
     });
   } catch (error) {
     if (run !== state.run) return;

@@ -56,6 +56,19 @@ describe('POST /v1/remove-background', () => {
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     expect(meta).toMatchObject({ width: 480, height: 360, channels: 1 });
     expect(await inferences()).toBe(before + 1);
+    // The subject's box (x,y,w,h in output pixels) and how clearly there is one.
+    const [x, y, w, h] = response.headers.get('x-foreground-box')!.split(',').map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    expect(x).toBeGreaterThanOrEqual(0);
+    expect(x + w).toBeLessThanOrEqual(480);
+    expect(y + h).toBeLessThanOrEqual(360);
+    expect(w * h).toBeGreaterThan(0.1 * 480 * 360);
+    expect(Number(response.headers.get('x-subject-confidence'))).toBeGreaterThan(0.5);
+    expect(Number(response.headers.get('x-subject-confidence'))).toBeLessThanOrEqual(1);
   });
 
   it.each([
@@ -126,6 +139,22 @@ describe('POST /v1/remove-background', () => {
       ['body over the limit', () => new Uint8Array(3 * 1024 * 1024), 'payload_too_large', 413],
       ['unknown query key', () => photo, 'invalid_request', 400, /colour/, '?colour=red'],
       ['bad max_side', () => photo, 'invalid_request', 400, /max_side/, '?max_side=10'],
+      [
+        'roi outside the image',
+        () => new Uint8Array(photo('car-1')),
+        'invalid_request',
+        400,
+        /roi: the region .* lies outside the 480x360 image/,
+        '?roi=500,0,600,100',
+      ],
+      [
+        'malformed roi',
+        () => new Uint8Array(photo('car-1')),
+        'invalid_request',
+        400,
+        /roi: expected four coordinates/,
+        '?roi=1,2,3',
+      ],
       [
         'unknown model',
         () => photo,

@@ -20,7 +20,8 @@ import {
 const rembg = hasEvalData('rembg-fixtures', "rembg parity (IS-Net mattes against rembg's outputs)");
 let backend: TestBackend;
 const settings = { maxPixels: 50_000_000, pngCompressionLevel: 3 };
-const matte: RemoveBackgroundOptions = { output: 'matte', format: 'png' };
+// rembg's output: the raw map (refine=none, subject=all) is what these tests compare with rembg.
+const matte: RemoveBackgroundOptions = { output: 'matte', format: 'png', refine: 'none', subject: 'all' };
 const run = (bytes: Buffer, options: Partial<RemoveBackgroundOptions> = {}) =>
   removeBackground(bytes, { ...matte, ...options }, backend.registry, settings);
 
@@ -179,5 +180,56 @@ describe.skipIf(!rembg)('IS-Net mattes against rembg references (EVAL_DIR)', () 
     const small = await channel(await sharp(result.bytes).resize(480, 360).png().toBuffer(), 'first');
     const theirs = await channel(reference('car-1'), 'alpha');
     expect(iou(small.data, theirs.data)).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe('refined output (the defaults)', () => {
+  const refined: RemoveBackgroundOptions = { output: 'matte', format: 'png' };
+
+  it('a refined matte agrees with the raw one on the subject, with fewer in-between values', async () => {
+    const bytes = photo('plants-1');
+    const [raw, ref] = [await run(bytes), await run(bytes, refined)];
+    const [a, b] = [await channel(raw.bytes, 'first'), await channel(ref.bytes, 'first')];
+    expect(iou(a.data, b.data)).toBeGreaterThanOrEqual(0.85);
+    const soft = (d: Uint8Array) => d.filter((v) => v > 25 && v < 230).length / d.length;
+    expect(soft(b.data)).toBeLessThan(soft(a.data));
+    expect(ref.subjectConfidence).toBeGreaterThan(0);
+    expect(ref.foregroundBox).toBeDefined();
+  });
+
+  it('a refined cutout keeps the refined alpha and opaque colours, and changes colours only at soft edges', async () => {
+    const bytes = photo('car-1');
+    const [cut, mat] = [await run(bytes, { ...refined, output: 'cutout' }), await run(bytes, refined)];
+    const { data, info } = await sharp(cut.bytes).raw().toBuffer({ resolveWithObject: true });
+    const matteData = (await channel(mat.bytes, 'first')).data;
+    const original = await sharp(bytes).raw().toBuffer();
+    let alphaDiff = 0;
+    let opaqueDiff = 0;
+    let opaque = 0;
+    let softChanged = 0;
+    for (let p = 0; p < info.width * info.height; p++) {
+      const a = data[p * 4 + 3]!;
+      alphaDiff += Math.abs(a - matteData[p]!);
+      const diff = [0, 1, 2].reduce((s, c) => s + Math.abs(data[p * 4 + c]! - original[p * 3 + c]!), 0);
+      if (a === 255) {
+        opaque++;
+        opaqueDiff += diff;
+      } else if (a > 0 && diff > 6) softChanged++;
+    }
+    expect(alphaDiff / (info.width * info.height) / 255).toBeLessThan(0.002);
+    expect(opaqueDiff / opaque / 3).toBeLessThan(1);
+    expect(softChanged).toBeGreaterThan(0);
+  });
+
+  it('roi: nothing outside the region is foreground', async () => {
+    const result = await run(photo('car-1'), { ...refined, roi: '0,0,50%,100%' });
+    const { data, width, height } = await channel(result.bytes, 'first');
+    let outside = 0;
+    for (let y = 0; y < height; y++)
+      for (let x = Math.ceil(width / 2) + 2; x < width; x++) outside += data[y * width + x]!;
+    expect(outside).toBe(0);
+    expect(result.foregroundBox!.x + result.foregroundBox!.width).toBeLessThanOrEqual(
+      Math.ceil(width / 2) + 2,
+    );
   });
 });

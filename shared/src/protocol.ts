@@ -25,7 +25,7 @@ export const HEADERS = {
 export const CLEAR_SUBJECT_CONFIDENCE = 0.5;
 
 /** Bumped whenever pre- or post-processing changes the output bytes; part of every result key. */
-export const PIPELINE_VERSION = '1';
+export const PIPELINE_VERSION = '2';
 
 export const MAX_SIDE_MIN = 64;
 export const MAX_SIDE_MAX = 8192;

@@ -9,8 +9,8 @@ describe('query schemas', () => {
       output: 'matte',
       format: 'png',
       max_side: 512,
-      refine: 'none',
-      subject: 'all',
+      refine: 'auto',
+      subject: 'main',
       crop: 'false',
     });
   });
@@ -65,7 +65,7 @@ describe('query schemas', () => {
     const options = resultOptionsOf(lookup);
     expect(options).not.toHaveProperty('sha256');
     expect(resultOptionsQuery({ ...options, model: 'm' }).toString()).toBe(
-      'crop=false&format=png&max_side=100&model=m&output=matte&refine=none&subject=all',
+      'crop=false&format=png&max_side=100&model=m&output=matte&refine=auto&subject=main',
     );
   });
 

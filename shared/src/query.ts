@@ -37,14 +37,16 @@ export const resultOptionsShape = {
     .describe(`Downscale so the longer side is at most this (${MAX_SIDE_MIN}..${MAX_SIDE_MAX}).`),
   refine: z
     .enum(REFINE_MODES)
-    .default('none')
+    .default('auto')
     .describe(
-      "auto: the model's map refined (confident interiors solid, soft edges kept); none: the model's raw map, as rembg returns it.",
+      "auto (default): the model's map refined (doubted parts of the subject solid, faint stains dropped, soft edges kept) and, for cutouts, edge colours cleaned; none: the model's raw map and the photo's colours, as rembg returns them.",
     ),
   subject: z
     .enum(SUBJECT_MODES)
-    .default('all')
-    .describe('main: only the main subject, detached blobs dropped; all: everything the model found.'),
+    .default('main')
+    .describe(
+      'main (default): only the main subject, detached regions dropped; all: every region the model found.',
+    ),
   roi: z
     .string()
     .max(200)

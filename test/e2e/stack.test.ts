@@ -24,6 +24,8 @@ const drawn = uniquePhoto('ellipse');
 let firstMatte: Uint8Array;
 let resultKey: string;
 
+/** The raw model output (rembg's): what is compared with rembg's reference. */
+const RAW = 'refine=none&subject=all';
 const problemOf = async (response: Response) =>
   (await response.json()) as { code: string; status: number; detail: string };
 
@@ -56,7 +58,7 @@ describe('a photo through the whole stack', () => {
     async () => {
       const response = await upload(
         unique(readFileSync(`${REMBG_FIXTURES}fixtures/car-1.jpg`)),
-        '?output=matte',
+        `?output=matte&${RAW}`,
       );
       expect(response.status).toBe(200);
       const ours = await channel(Buffer.from(await response.arrayBuffer()), 'first');
@@ -143,6 +145,9 @@ describe('the backend goes away and comes back', () => {
     const response = await upload(uniquePhoto('rounded-box'), '?output=cutout&max_side=256');
     expect(response.status).toBe(200);
     expect(response.headers.get('x-cache')).toBe('MISS');
+    // The default (refined) cutout carries the subject's box and confidence from the backend.
+    expect(response.headers.get('x-foreground-box')).toMatch(/^\d+,\d+,\d+,\d+$/);
+    expect(Number(response.headers.get('x-subject-confidence'))).toBeGreaterThan(0.5);
     const alpha = await channel(Buffer.from(await response.arrayBuffer()), 'alpha');
     expect(alpha.channels).toBe(4);
     expect(Math.max(alpha.width, alpha.height)).toBe(256);

@@ -94,19 +94,22 @@ export async function removeBackground(
   const source = await probeImage(bytes, settings);
   refuseOversizedResult(options, outputSize(source, options.max_side));
   const inputSize = modelInputSize(spec, source);
+  // A region that misses the image is refused before the model runs.
+  const roi = options.roi === undefined ? undefined : modelRoi(options.roi, source, inputSize);
   const rgb = await decodeForModel(bytes, inputSize, settings);
   const t1 = performance.now();
   const { matte: rawMatte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
   const tRefine = performance.now();
-  const refine = options.refine ?? 'none';
-  const subject = options.subject ?? 'all';
+  // Unset: the query schema's defaults.
+  const refine = options.refine ?? 'auto';
+  const subject = options.subject ?? 'main';
   const refined = await refineOnPool({
     matte: rawMatte,
     width: inputSize.width,
     height: inputSize.height,
     refine,
     subject,
-    roi: options.roi === undefined ? undefined : modelRoi(options.roi, source, inputSize),
+    roi,
   });
   const matte = refined.matte;
   const t2 = performance.now();
