@@ -41,6 +41,8 @@ export type BackendOutcome =
       height: string;
       /** X-Foreground-Box: `left,top,width,height` of the subject in the result, `none`, or '' when not sent. */
       foreground: string;
+      /** X-Subject-Confidence: `0.000`..`1.000`, or '' when not sent. */
+      subjectConfidence: string;
       backendMs: number;
       inferenceMs: number | undefined;
     }
@@ -231,6 +233,7 @@ async function readResult(job: BackendJob, response: Response, headersMs: number
     width: response.headers.get(HEADERS.imageWidth) ?? '',
     height: response.headers.get(HEADERS.imageHeight) ?? '',
     foreground: response.headers.get(HEADERS.foregroundBox) ?? '',
+    subjectConfidence: response.headers.get(HEADERS.subjectConfidence) ?? '',
     backendMs: headersMs + (Date.now() - started),
     inferenceMs: parseServerTiming(response.headers.get(HEADERS.serverTiming)).inference,
   };

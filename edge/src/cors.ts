@@ -5,7 +5,7 @@ import type { AppEnv } from './app-env';
 const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const ALLOWED_HEADERS = 'Content-Type, If-None-Match, X-Request-Id, X-Shop-Domain';
 export const EXPOSED_HEADERS =
-  'X-Result-Key, X-Cache, Content-Location, X-Source-SHA256, X-Request-Id, ETag, Server-Timing, Retry-After';
+  'X-Result-Key, X-Cache, Content-Location, X-Source-SHA256, X-Request-Id, ETag, Server-Timing, Retry-After, X-Foreground-Box, X-Subject-Confidence';
 
 /**
  * Browsers from allowed origins get CORS headers; other origins are refused before any work:

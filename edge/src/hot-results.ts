@@ -1,8 +1,12 @@
-/** The result's size and foreground box (`left,top,width,height`, or `none`), as the backend sent them. */
+/**
+ * What the backend said about a result, as it sent it ('' when unknown): its size, the subject's
+ * box (`left,top,width,height`, or `none`) and how clearly the photo shows one subject (`0.000`..`1.000`).
+ */
 export interface ResultDetails {
   width: string;
   height: string;
   foreground: string;
+  subjectConfidence: string;
 }
 
 /**

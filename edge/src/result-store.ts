@@ -33,13 +33,18 @@ const DETAIL_HEADERS = {
   width: HEADERS.imageWidth,
   height: HEADERS.imageHeight,
   foreground: HEADERS.foregroundBox,
+  subjectConfidence: HEADERS.subjectConfidence,
 } as const;
+
+/** Empty details: nothing known (a result stored before they were kept). */
+export const NO_DETAILS: ResultDetails = { width: '', height: '', foreground: '', subjectConfidence: '' };
 
 function detailsFromHeaders(headers: Headers): ResultDetails {
   return {
     width: headers.get(DETAIL_HEADERS.width) ?? '',
     height: headers.get(DETAIL_HEADERS.height) ?? '',
     foreground: headers.get(DETAIL_HEADERS.foreground) ?? '',
+    subjectConfidence: headers.get(DETAIL_HEADERS.subjectConfidence) ?? '',
   };
 }
 
@@ -48,6 +53,7 @@ function detailsFromMetadata(metadata: Record<string, string> | undefined): Resu
     width: metadata?.width ?? '',
     height: metadata?.height ?? '',
     foreground: metadata?.foreground ?? '',
+    subjectConfidence: metadata?.subject_confidence ?? '',
   };
 }
 
@@ -69,18 +75,26 @@ export function resultTiers(bucket: R2Bucket, requestUrl: string, hot: HotResult
   return { bucket, origin: new URL(requestUrl).origin, hot };
 }
 
-/** The headers of every successful result response (GET, HEAD, 304 and the upload's answer). */
+/**
+ * The headers of every successful result response (GET, HEAD, 304 and the upload's answer),
+ * with the subject's signals (X-Foreground-Box, X-Subject-Confidence) where they are known.
+ */
 export function resultHeaders(
   key: string,
-  result: Pick<StoredResult, 'contentType' | 'sourceSha256'>,
+  result: Pick<StoredResult, 'contentType' | 'sourceSha256' | 'details'>,
 ): Headers {
-  return new Headers({
+  const headers = new Headers({
     'content-type': result.contentType,
     etag: `"${key}"`,
     [HEADERS.resultKey]: key,
     'content-location': resultPath(key),
     [HEADERS.sourceSha256]: result.sourceSha256,
   });
+  if (result.details?.foreground) headers.set(HEADERS.foregroundBox, result.details.foreground);
+  if (result.details?.subjectConfidence) {
+    headers.set(HEADERS.subjectConfidence, result.details.subjectConfidence);
+  }
+  return headers;
 }
 
 /** One tier failing is logged and answered by the others (see docs/RELIABILITY.md, faults). */

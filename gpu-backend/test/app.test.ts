@@ -141,7 +141,7 @@ describe('POST /v1/remove-background', () => {
       ['bad max_side', () => photo, 'invalid_request', 400, /max_side/, '?max_side=10'],
       [
         'roi outside the image',
-        () => new Uint8Array(photo('car-1')),
+        () => photo,
         'invalid_request',
         400,
         /roi: the region .* lies outside the 480x360 image/,
@@ -149,7 +149,7 @@ describe('POST /v1/remove-background', () => {
       ],
       [
         'malformed roi',
-        () => new Uint8Array(photo('car-1')),
+        () => photo,
         'invalid_request',
         400,
         /roi: expected four coordinates/,

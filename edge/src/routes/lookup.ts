@@ -16,7 +16,22 @@ export const lookupRoute = createRoute({
   responses: {
     200: {
       description: 'Cached.',
-      content: { 'application/json': { schema: z.object({ key: z.string(), url: z.string() }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            key: z.string(),
+            url: z.string(),
+            foreground_box: z
+              .string()
+              .describe("The subject's box in the result, left,top,width,height, or none; '' when unknown."),
+            subject_confidence: z
+              .string()
+              .describe(
+                "0.000..1.000, how clearly the photo shows one subject (under 0.5: no clear subject); '' when unknown.",
+              ),
+          }),
+        },
+      },
     },
     ...problems(400, 404, 422, 429, 503),
   },
@@ -24,7 +39,8 @@ export const lookupRoute = createRoute({
 
 /**
  * GET /v1/lookup: the result key from the source hash and options alone, so a storefront that
- * hashed the photo in the browser can skip the upload. 200 { key, url } or 404 not_cached.
+ * hashed the photo in the browser can skip the upload. 200 { key, url, foreground_box, subject_confidence } or 404
+ * not_cached.
  */
 export const lookup: RouteHandler<typeof lookupRoute, AppEnv> = async (c) => {
   const config = c.get('config');
@@ -38,5 +54,15 @@ export const lookup: RouteHandler<typeof lookupRoute, AppEnv> = async (c) => {
   });
   if (!stored) throw new AppError('not_cached', 'no result for this image and these options yet');
   c.header('cache-control', 'public, max-age=3600');
-  return c.json({ key, url: `${config.publicBaseUrl ?? tiers.origin}${resultPath(key)}` }, 200);
+  const details = stored.details;
+  return c.json(
+    {
+      key,
+      url: `${config.publicBaseUrl ?? tiers.origin}${resultPath(key)}`,
+      // What the backend said about the subject ('' when the result predates these, or it did not say).
+      foreground_box: details?.foreground ?? '',
+      subject_confidence: details?.subjectConfidence ?? '',
+    },
+    200,
+  );
 };

@@ -46,6 +46,15 @@ export const resultHeaders = {
   'Content-Location': { schema: { type: 'string' as const } },
   'X-Source-SHA256': { schema: { type: 'string' as const } },
   'X-Cache': { schema: { type: 'string' as const, enum: ['HIT', 'MISS', 'COALESCED'] } },
+  'X-Foreground-Box': {
+    description: "The subject's box in the result: left,top,width,height in output pixels, or none.",
+    schema: { type: 'string' as const },
+  },
+  'X-Subject-Confidence': {
+    description:
+      'How clearly the photo shows one subject, 0.000..1.000; under 0.5 there is no clear subject.',
+    schema: { type: 'string' as const },
+  },
 };
 
 /** GET /openapi.json: generated from the route definitions registered on `app` (app.openapi). */

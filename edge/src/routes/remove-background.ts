@@ -97,11 +97,21 @@ export const removeBackground: RouteHandler<typeof removeBackgroundRoute, AppEnv
         width: outcome.width,
         height: outcome.height,
         foreground: outcome.foreground,
+        subject_confidence: outcome.subjectConfidence,
         created: new Date().toISOString(),
       }),
     );
   }
-  const headers = resultHeaders(key, { contentType: outcome.contentType, sourceSha256 });
+  const headers = resultHeaders(key, {
+    contentType: outcome.contentType,
+    sourceSha256,
+    details: {
+      width: outcome.width,
+      height: outcome.height,
+      foreground: outcome.foreground,
+      subjectConfidence: outcome.subjectConfidence,
+    },
+  });
   headers.set(HEADERS.cache, outcome.role);
   headers.set('cache-control', 'no-store');
   headers.set(

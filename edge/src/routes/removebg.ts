@@ -30,7 +30,13 @@ import { fromAppError, RemoveBgError } from '../removebg/errors';
 import { fetchImage } from '../removebg/fetch-image';
 import { admit, authenticate } from '../removebg/keys';
 import { creditsFor, parseRemoveBgParams, SIZES, TEXT_FIELDS, type RemoveBgParams } from '../removebg/params';
-import { findResultForUpload, resultTiers, storeResult, type ResultDetails } from '../result-store';
+import {
+  findResultForUpload,
+  NO_DETAILS,
+  resultTiers,
+  storeResult,
+  type ResultDetails,
+} from '../result-store';
 import { resolveModel, resultKeyFor } from '../validation';
 
 /** remove.bg's output limits: PNG up to 10 MP, JPG and ZIP up to 25 MP. */
@@ -310,7 +316,7 @@ async function produce(
       contentType: stored.contentType,
       key: job.resultKey,
       cache: 'HIT',
-      details: stored.details ?? { width: '', height: '', foreground: '' },
+      details: stored.details ?? NO_DETAILS,
       credits: 0,
     };
   }
@@ -345,6 +351,7 @@ async function produce(
       width: outcome.width,
       height: outcome.height,
       foreground: outcome.foreground,
+      subjectConfidence: outcome.subjectConfidence,
     };
     if (details.foreground === 'none') {
       throw new RemoveBgError('unknown_foreground', 'no foreground was found in the image');
@@ -367,6 +374,7 @@ async function produce(
           width: outcome.width,
           height: outcome.height,
           foreground: outcome.foreground,
+          subject_confidence: outcome.subjectConfidence,
           created: new Date().toISOString(),
         }),
       );
