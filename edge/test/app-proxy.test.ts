@@ -59,7 +59,12 @@ describe('Shopify app proxy', () => {
 
     const hit = await viaProxy('/v1/lookup', await shopifyQuery(`sha256=${hash}&output=cutout`));
     expect(hit.status).toBe(200);
-    expect(await hit.json()).toEqual({ key, url: `https://edge.test/v1/results/${key}` });
+    expect(await hit.json()).toEqual({
+      key,
+      url: `https://edge.test/v1/results/${key}`,
+      foreground_box: expect.stringMatching(/^\d+,\d+,\d+,\d+$/),
+      subject_confidence: '0.970',
+    });
 
     const result = await viaProxy(`/v1/results/${key}`, await shopifyQuery(''));
     expect(result.status).toBe(200);

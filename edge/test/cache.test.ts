@@ -33,6 +33,32 @@ describe('content-hash cache', () => {
     expect(await backend.removeBackgroundCalls()).toBe(1);
   });
 
+  it("passes the backend's subject signals on with every answer: the upload, a hit from each tier, the result URL", async () => {
+    const image = uniqueImage();
+    const miss = await upload(image, '?max_side=64');
+    const box = miss.headers.get('x-foreground-box');
+    expect(box).toMatch(/^\d+,\d+,\d+,\d+$/);
+    expect(miss.headers.get('x-subject-confidence')).toBe('0.970');
+    const key = miss.headers.get('x-result-key')!;
+    await bytesOf(miss);
+    const signals = (res: Response) => [
+      res.headers.get('x-foreground-box'),
+      res.headers.get('x-subject-confidence'),
+    ];
+    // From memory, then (memory off) the Cache API, then (cache emptied) R2's metadata.
+    const hit = await upload(image, '?max_side=64');
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(signals(hit)).toEqual([box, '0.970']);
+    const noMemory = { env: { ...env, HOT_CACHE_BYTES: '0' } };
+    const fromCache = await upload(image, '?max_side=64', noMemory);
+    expect(signals(fromCache)).toEqual([box, '0.970']);
+    await caches.default.delete(`https://edge.test/v1/results/${key}`);
+    const fromR2 = await request(`/v1/results/${key}`, noMemory);
+    expect(fromR2.status).toBe(200);
+    expect(signals(fromR2)).toEqual([box, '0.970']);
+    expect(await backend.removeBackgroundCalls()).toBe(1);
+  });
+
   it('uses the shared result key over the source hash, pinned model hash and options', async () => {
     const image = uniqueImage();
     const res = await upload(image, '?output=cutout&format=webp&max_side=512');
@@ -66,8 +92,9 @@ describe('content-hash cache', () => {
       output: 'matte',
       format: 'png',
       max_side: '64',
-      refine: 'none',
-      subject: 'all',
+      refine: 'auto',
+      subject: 'main',
+      subject_confidence: '0.970',
       roi: 'none',
       source_sha256: await sha256Hex(image),
       width: '64',
@@ -85,8 +112,8 @@ describe('content-hash cache', () => {
       '?format=webp',
       '?max_side=128',
       '?model=isnet-general-use-quint8',
-      '?refine=auto',
-      '?subject=main',
+      '?refine=none',
+      '?subject=all',
       '?roi=0,0,50%,50%',
       '?model=u2netp',
     ]) {
@@ -104,7 +131,7 @@ describe('content-hash cache', () => {
     expect(res.status).toBe(200);
     const { requests } = await backend.calls();
     expect(requests.map((r) => r.path)).toEqual([
-      '/v1/remove-background?crop=false&format=png&model=u2netp&output=matte&refine=none&subject=all',
+      '/v1/remove-background?crop=false&format=png&model=u2netp&output=matte&refine=auto&subject=main',
     ]);
     const key = res.headers.get('x-result-key')!;
     const u2netp = findModel('u2netp')!;
@@ -133,7 +160,7 @@ describe('content-hash cache', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]).toEqual({
       method: 'POST',
-      path: '/v1/remove-background?crop=false&format=webp&model=isnet-general-use&output=matte&refine=none&subject=all',
+      path: '/v1/remove-background?crop=false&format=webp&model=isnet-general-use&output=matte&refine=auto&subject=main',
       signature: 'ok',
       requestId: 'req-abc-123',
       // BACKEND_TIMEOUT_MS (1500 here) less the margin for the way back (5%).
@@ -256,7 +283,12 @@ describe('lookup', () => {
     await expectProblem(await request(`/v1/lookup?sha256=${sha256}`), 404, 'not_cached');
     const hit = await request(`/v1/lookup?sha256=${sha256.toUpperCase()}&output=cutout`);
     expect(hit.status).toBe(200);
-    expect(await hit.json()).toEqual({ key, url: `https://edge.test/v1/results/${key}` });
+    expect(await hit.json()).toEqual({
+      key,
+      url: `https://edge.test/v1/results/${key}`,
+      foreground_box: expect.stringMatching(/^\d+,\d+,\d+,\d+$/),
+      subject_confidence: '0.970',
+    });
     expect(await backend.removeBackgroundCalls()).toBe(1);
   });
 

@@ -333,6 +333,8 @@ export class FakeBackend {
           : [0.25, 0.25, 0.5, 0.5]
               .map((f, i) => Math.floor(f * (i % 2 === 0 ? size.width : size.height) * scale))
               .join(','),
+      // A made-up confidence (low when there is no foreground), passed on and stored by the edge.
+      [HEADERS.subjectConfidence]: mode.kind === 'no-foreground' ? '0.000' : '0.970',
       [HEADERS.serverTiming]: `inference;dur=${Date.now() - started}, total;dur=${Date.now() - started}`,
     });
     if (mode.kind === 'truncated') {

@@ -81,3 +81,26 @@ export function colourError(
   }
   return n === 0 ? 0 : sum / n;
 }
+
+/**
+ * The colour step's own error: the cutout's colours (RGBA, alpha ignored) put over any background
+ * with the ground-truth alpha, against the truth, αF + (1 − α)N, in the band. The background
+ * cancels: it is the mean of α·|F̂ − F| (8-bit levels, over channels and band pixels). So the
+ * alpha's own errors (measured by MAE, SAD, Grad, ...) do not hide what the colours do.
+ */
+export function colourErrorAtTrueAlpha(
+  cutout: Uint8Array,
+  F: Float32Array,
+  gt: Uint8Array,
+  band: Uint8Array,
+): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < gt.length; i++) {
+    if (!band[i]) continue;
+    const g = gt[i]! / 255;
+    for (let c = 0; c < 3; c++) sum += g * Math.abs(cutout[i * 4 + c]! - F[i * 3 + c]! * 255);
+    n += 3;
+  }
+  return n === 0 ? 0 : sum / n;
+}

@@ -23,7 +23,7 @@ import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import { configureSharp } from '../src/pipeline/image-io';
 import { removeBackground, type RemoveBackgroundOptions } from '../src/pipeline/remove-background';
-import { colourError, transitionBand } from './colour';
+import { colourError, colourErrorAtTrueAlpha, transitionBand } from './colour';
 import { evalDataMissing, evalDir, listPairs, readAlpha, readMatte, type Pair } from './data';
 import { CachingEngine, type EngineLike } from './engine-cache';
 import { estimateForegroundMl } from './foreground-ml';
@@ -90,7 +90,10 @@ interface SetSummary {
   holeRate: number;
   ghostRate: number;
   maxF: number;
+  /** The colour step's own error: the cutout's colours under the GT alpha (docs/QUALITY.md). */
   colourError?: number;
+  /** End to end: the cutout (its own alpha and colours) over new backgrounds vs the truth. */
+  compositeError?: number;
   refineMs?: number;
 }
 
@@ -299,8 +302,10 @@ async function main(options: Options): Promise<void> {
       };
       if (options.colour && set === 'alphamatting-lowres') {
         const errors = await colourErrors(pairs, run, variants, log);
-        summary.raw.colourError = errors.raw;
-        summary.refined.colourError = errors.refined;
+        summary.raw.colourError = errors.raw.colour;
+        summary.refined.colourError = errors.refined.colour;
+        summary.raw.compositeError = errors.raw.composite;
+        summary.refined.compositeError = errors.refined.composite;
       }
       report[set] = summary;
     }
@@ -345,23 +350,25 @@ function rembgPairs(model: string): Pair[] {
 }
 
 /**
- * Colour error of cutouts (docs/QUALITY.md): each alphamatting photo's true foreground F is
- * estimated from its GT alpha (multi-level method); the pipeline's cutout of the photo and the
- * truth, F under the GT alpha, are both put over new backgrounds (plain colours and photos), and
- * compared in the transition band.
+ * Colour errors of cutouts (docs/QUALITY.md): each alphamatting photo's true foreground F is
+ * estimated from its GT alpha (multi-level method). The colour error puts the cutout's colours
+ * under the GT alpha (so the alpha's own errors do not mask what the colours do); the composite
+ * error puts the whole cutout (its own alpha) and the truth, F under the GT alpha, over new
+ * backgrounds (plain colours and photos). Both in the transition band.
  */
 async function colourErrors(
   pairs: Pair[],
   run: (bytes: Buffer, o: RemoveBackgroundOptions) => ReturnType<typeof removeBackground>,
   variants: Record<Variant, { cutout: RemoveBackgroundOptions }>,
   log: (line: string) => void,
-): Promise<Record<Variant, number>> {
+): Promise<Record<Variant, { colour: number; composite: number }>> {
   const photoBackgrounds = evalDataMissing('ecssd')
     ? []
     : listPairs('ecssd')
         .slice(0, 2)
         .map((p) => p.image);
   const errors: Record<Variant, number[]> = { raw: [], refined: [] };
+  const colour: Record<Variant, number[]> = { raw: [], refined: [] };
   for (const [n, pair] of pairs.entries()) {
     const bytes = await readFile(pair.image);
     const photo = await rawRgb(bytes);
@@ -388,13 +395,17 @@ async function colourErrors(
       const result = await run(bytes, variants[v].cutout);
       const rgba = new Uint8Array(await sharp(result.bytes).ensureAlpha().raw().toBuffer());
       for (const background of backgrounds) errors[v].push(colourError(rgba, F, gt.data, band, background));
+      colour[v].push(colourErrorAtTrueAlpha(rgba, F, gt.data, band));
     }
     const k = backgrounds.length;
     log(
-      `colour ${n + 1}/${pairs.length} ${pair.id}: raw ${mean(errors.raw.slice(-k)).toFixed(2)} refined ${mean(errors.refined.slice(-k)).toFixed(2)}`,
+      `colour ${n + 1}/${pairs.length} ${pair.id}: colour raw ${colour.raw.at(-1)!.toFixed(2)} refined ${colour.refined.at(-1)!.toFixed(2)}; composite raw ${mean(errors.raw.slice(-k)).toFixed(2)} refined ${mean(errors.refined.slice(-k)).toFixed(2)}`,
     );
   }
-  return { raw: mean(errors.raw), refined: mean(errors.refined) };
+  return {
+    raw: { colour: mean(colour.raw), composite: mean(errors.raw) },
+    refined: { colour: mean(colour.refined), composite: mean(errors.refined) },
+  };
 }
 
 interface TargetCheck {
@@ -472,14 +483,14 @@ function printTables(
   lines.push(`model ${meta.model}; raw = "${meta.baseline}", refined = "${meta.options || '(defaults)'}"`);
   lines.push('');
   lines.push(
-    '| set | variant | pairs | MAE | IoU@0.5 | SAD | MSE | Grad | hole | ghost | maxF | colour err | refine ms |',
+    '| set | variant | pairs | MAE | IoU@0.5 | SAD | MSE | Grad | hole | ghost | maxF | colour err | composite err | refine ms |',
   );
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [set, s] of Object.entries(sets)) {
     for (const v of VARIANTS) {
       const r = s[v];
       lines.push(
-        `| ${set} | ${v} | ${r.pairs} | ${r.mae.toFixed(4)} | ${r.iou.toFixed(4)} | ${r.sad.toFixed(2)} | ${r.mse.toFixed(4)} | ${r.grad.toFixed(3)} | ${r.holeRate.toFixed(4)} | ${r.ghostRate.toFixed(4)} | ${r.maxF.toFixed(4)} | ${r.colourError?.toFixed(2) ?? '—'} | ${r.refineMs === undefined || Number.isNaN(r.refineMs) ? '—' : r.refineMs.toFixed(1)} |`,
+        `| ${set} | ${v} | ${r.pairs} | ${r.mae.toFixed(4)} | ${r.iou.toFixed(4)} | ${r.sad.toFixed(2)} | ${r.mse.toFixed(4)} | ${r.grad.toFixed(3)} | ${r.holeRate.toFixed(4)} | ${r.ghostRate.toFixed(4)} | ${r.maxF.toFixed(4)} | ${r.colourError?.toFixed(2) ?? '—'} | ${r.compositeError?.toFixed(2) ?? '—'} | ${r.refineMs === undefined || Number.isNaN(r.refineMs) ? '—' : r.refineMs.toFixed(1)} |`,
       );
     }
   }

@@ -247,3 +247,90 @@ export function upsampleBilinear(
   }
   return out;
 }
+
+/**
+ * He et al.'s guided filter with a colour guide: `p` (one value per pixel) filtered so that its
+ * edges follow the edges of `guide` (interleaved 8-bit RGB), over (2r+1)² windows with
+ * regularisation `eps` (on [0, 1] colours). Each window fits p ≈ a·I + b by least squares; the
+ * output averages the fits of every window over a pixel. Thirteen box means for the statistics,
+ * a 3×3 solve per pixel, four box means for the coefficients: O(1) per pixel whatever r.
+ */
+export function guidedFilterColour(
+  guide: Uint8Array,
+  p: Float32Array,
+  width: number,
+  height: number,
+  r: number,
+  eps: number,
+): Float32Array {
+  const n = width * height;
+  // Per pixel: I (3), p, I·p (3), I_i·I_j (6: rr rg rb gg gb bb).
+  const stats = new Float32Array(n * 13);
+  for (let i = 0; i < n; i++) {
+    const R = guide[i * 3]! / 255;
+    const G = guide[i * 3 + 1]! / 255;
+    const B = guide[i * 3 + 2]! / 255;
+    const v = p[i]!;
+    const o = i * 13;
+    stats[o] = R;
+    stats[o + 1] = G;
+    stats[o + 2] = B;
+    stats[o + 3] = v;
+    stats[o + 4] = R * v;
+    stats[o + 5] = G * v;
+    stats[o + 6] = B * v;
+    stats[o + 7] = R * R;
+    stats[o + 8] = R * G;
+    stats[o + 9] = R * B;
+    stats[o + 10] = G * G;
+    stats[o + 11] = G * B;
+    stats[o + 12] = B * B;
+  }
+  const mean = boxMean(stats, width, height, r, new Float32Array(stats.length), 13);
+  // Coefficients a (3) and b per window centre.
+  const coef = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const o = i * 13;
+    const mR = mean[o]!;
+    const mG = mean[o + 1]!;
+    const mB = mean[o + 2]!;
+    const mp = mean[o + 3]!;
+    const cR = mean[o + 4]! - mR * mp;
+    const cG = mean[o + 5]! - mG * mp;
+    const cB = mean[o + 6]! - mB * mp;
+    const s00 = mean[o + 7]! - mR * mR + eps;
+    const s01 = mean[o + 8]! - mR * mG;
+    const s02 = mean[o + 9]! - mR * mB;
+    const s11 = mean[o + 10]! - mG * mG + eps;
+    const s12 = mean[o + 11]! - mG * mB;
+    const s22 = mean[o + 12]! - mB * mB + eps;
+    // Symmetric 3×3 inverse by cofactors.
+    const i00 = s11 * s22 - s12 * s12;
+    const i01 = s02 * s12 - s01 * s22;
+    const i02 = s01 * s12 - s02 * s11;
+    const i11 = s00 * s22 - s02 * s02;
+    const i12 = s01 * s02 - s00 * s12;
+    const i22 = s00 * s11 - s01 * s01;
+    const det = s00 * i00 + s01 * i01 + s02 * i02;
+    const inv = det > 1e-12 ? 1 / det : 0;
+    const aR = (i00 * cR + i01 * cG + i02 * cB) * inv;
+    const aG = (i01 * cR + i11 * cG + i12 * cB) * inv;
+    const aB = (i02 * cR + i12 * cG + i22 * cB) * inv;
+    const c = i * 4;
+    coef[c] = aR;
+    coef[c + 1] = aG;
+    coef[c + 2] = aB;
+    coef[c + 3] = mp - aR * mR - aG * mG - aB * mB;
+  }
+  const meanCoef = boxMean(coef, width, height, r, new Float32Array(coef.length), 4);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i * 4;
+    out[i] =
+      meanCoef[c]! * stats[i * 13]! +
+      meanCoef[c + 1]! * stats[i * 13 + 1]! +
+      meanCoef[c + 2]! * stats[i * 13 + 2]! +
+      meanCoef[c + 3]!;
+  }
+  return out;
+}

@@ -9,7 +9,14 @@
  * under a low threshold are background. Then only regions that hold a confident seed are kept
  * (hysteresis), and with `subject=main` only the main subject, so ghosts and detached blobs go.
  */
-import { boxMean, connectedComponents, maxFilter, maxPool, upsampleBilinear } from './image-ops';
+import {
+  boxMean,
+  connectedComponents,
+  guidedFilterColour,
+  maxFilter,
+  maxPool,
+  upsampleBilinear,
+} from './image-ops';
 
 /** The envelope is smooth: it is computed on a map this many times coarser. */
 const ENVELOPE_FACTOR = 4;
@@ -31,6 +38,13 @@ export interface RefineParams {
   companion: number;
   /** Regions smaller than this share of the image are specks, dropped. */
   speck: number;
+  /** Guided filter (photo as guide) window radius, as a share of the longer side; 0: off. */
+  guideRadius: number;
+  /** Guided filter regularisation (colours on [0, 1]): smaller follows the photo's edges more closely. */
+  guideEps: number;
+  /** After the guided filter, values under `guideLow` are background and over `guideHigh` opaque. */
+  guideLow: number;
+  guideHigh: number;
 }
 
 export const DEFAULT_REFINE_PARAMS: RefineParams = {
@@ -42,6 +56,10 @@ export const DEFAULT_REFINE_PARAMS: RefineParams = {
   seed: 0.6,
   companion: 0.5,
   speck: 0.0005,
+  guideRadius: 0.006,
+  guideEps: 1e-4,
+  guideLow: 0.2,
+  guideHigh: 0.8,
 };
 
 export interface RefineRequest {
@@ -50,6 +68,8 @@ export interface RefineRequest {
   height: number;
   refine: 'auto' | 'none';
   subject: 'main' | 'all';
+  /** The photo at the matte's size (interleaved 8-bit RGB): the guide that snaps edges to the photo's. */
+  rgb?: Uint8Array | undefined;
   /** Only this rectangle (model pixels, [x1, x2) × [y1, y2)) may be foreground. */
   roi?: { x1: number; y1: number; x2: number; y2: number } | undefined;
   params?: Partial<RefineParams>;
@@ -129,6 +149,30 @@ export function refineMatte(request: RefineRequest): RefineResult {
     else keep[l] = l === main || (peak[l]! >= p.seed && mass[l]! >= p.companion * mass[main]!) ? 1 : 0;
   }
 
+  // The kept regions' alpha; then, refined, their edges snapped to the photo's (guided filter)
+  // and pushed to decisions (a ramp from guideLow to guideHigh), the roi applied again.
+  let kept = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = labels[i]!;
+    if (everything || (l && keep[l])) kept[i] = alpha[i]!;
+  }
+  if (request.refine === 'auto' && request.rgb && p.guideRadius > 0) {
+    const r = Math.max(1, Math.round(p.guideRadius * Math.max(width, height)));
+    const guided = guidedFilterColour(request.rgb, kept, width, height, r, p.guideEps);
+    const span = Math.max(p.guideHigh - p.guideLow, 1e-3);
+    for (let i = 0; i < n; i++) {
+      const v = (guided[i]! - p.guideLow) / span;
+      guided[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    }
+    if (request.roi) {
+      const { x1: rx1, y1: ry1, x2: rx2, y2: ry2 } = request.roi;
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          if (y < ry1 || y >= ry2 || x < rx1 || x >= rx2) guided[y * width + x] = 0;
+    }
+    kept = guided;
+  }
+
   const out = new Uint8Array(n);
   let x1 = width;
   let y1 = height;
@@ -140,18 +184,14 @@ export function refineMatte(request: RefineRequest): RefineResult {
     const row = y * width;
     for (let x = 0; x < width; x++) {
       const i = row + x;
-      const l = labels[i]!;
-      const a = alpha[i]!;
-      if (everything) out[i] = Math.round(a * 255);
-      if (!l || !keep[l]) continue;
+      const a = kept[i]!;
       const v = Math.round(a * 255);
       out[i] = v;
-      if (v > 0) {
-        if (x < x1) x1 = x;
-        if (x >= x2) x2 = x + 1;
-        if (y < y1) y1 = y;
-        if (y >= y2) y2 = y + 1;
-      }
+      if (v === 0) continue;
+      if (x < x1) x1 = x;
+      if (x >= x2) x2 = x + 1;
+      if (y < y1) y1 = y;
+      if (y >= y2) y2 = y + 1;
       keptMass += a;
       if (m[i]! >= 0.9) decided += a;
     }

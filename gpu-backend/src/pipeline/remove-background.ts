@@ -110,6 +110,7 @@ export async function removeBackground(
     refine,
     subject,
     roi,
+    rgb,
   });
   const matte = refined.matte;
   const t2 = performance.now();
