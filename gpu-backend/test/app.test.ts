@@ -67,8 +67,9 @@ describe('POST /v1/remove-background', () => {
     expect(x + w).toBeLessThanOrEqual(480);
     expect(y + h).toBeLessThanOrEqual(360);
     expect(w * h).toBeGreaterThan(0.1 * 480 * 360);
-    expect(Number(response.headers.get('x-subject-confidence'))).toBeGreaterThan(0.5);
-    expect(Number(response.headers.get('x-subject-confidence'))).toBeLessThanOrEqual(1);
+    // The fake engine's map is the photo's brightness, so only the format is checked here (the
+    // real model's confidence on a drawn subject is in pipeline.test.ts).
+    expect(response.headers.get('x-subject-confidence')).toMatch(/^(0\.\d{3}|1\.000)$/);
   });
 
   it.each([

@@ -185,6 +185,9 @@ describe.skipIf(!rembg)('IS-Net mattes against rembg references (EVAL_DIR)', () 
 
 describe('refined output (the defaults)', () => {
   const refined: RemoveBackgroundOptions = { output: 'matte', format: 'png' };
+  // No refine/subject given: the pipeline's defaults (refine=auto, subject=main).
+  const runDefaults = (bytes: Buffer, options: RemoveBackgroundOptions = refined) =>
+    removeBackground(bytes, options, backend.registry, settings);
   const box = (text: string) => {
     const [left, top, width, height] = text.split(',').map(Number) as [number, number, number, number];
     return { left, top, width, height };
@@ -198,7 +201,7 @@ describe('refined output (the defaults)', () => {
     async (shape, width, height, seed) => {
       const scene = drawScene({ shape, width, height, seed });
       const bytes = await sceneImage(scene);
-      const [raw, ref] = [await run(bytes), await run(bytes, refined)];
+      const [raw, ref] = [await run(bytes), await runDefaults(bytes)];
       const [a, b] = [await channel(raw.bytes, 'first'), await channel(ref.bytes, 'first')];
       expect(iou(b.data, scene.mask)).toBeGreaterThanOrEqual(0.9);
       const soft = (d: Uint8Array) => d.filter((v) => v > 25 && v < 230).length / d.length;
@@ -216,7 +219,7 @@ describe('refined output (the defaults)', () => {
 
   it('a refined cutout keeps the refined alpha and opaque colours, and changes colours only at soft edges', async () => {
     const bytes = await sceneImage(drawScene({ shape: 'star', width: 480, height: 360, seed: 6 }), 'png');
-    const [cut, mat] = [await run(bytes, { ...refined, output: 'cutout' }), await run(bytes, refined)];
+    const [cut, mat] = [await runDefaults(bytes, { ...refined, output: 'cutout' }), await runDefaults(bytes)];
     const { data, info } = await sharp(cut.bytes).raw().toBuffer({ resolveWithObject: true });
     const matteData = (await channel(mat.bytes, 'first')).data;
     const original = await sharp(bytes).removeAlpha().raw().toBuffer();
@@ -239,7 +242,7 @@ describe('refined output (the defaults)', () => {
   });
 
   it('roi: nothing outside the region is foreground', async () => {
-    const result = await run(await scenePhoto(), { ...refined, roi: '0,0,50%,100%' });
+    const result = await runDefaults(await scenePhoto(), { ...refined, roi: '0,0,50%,100%' });
     const { data, width, height } = await channel(result.bytes, 'first');
     let outside = 0;
     for (let y = 0; y < height; y++)

@@ -151,7 +151,7 @@ export function refineMatte(request: RefineRequest): RefineResult {
 
   // The kept regions' alpha; then, refined, their edges snapped to the photo's (guided filter)
   // and pushed to decisions (a ramp from guideLow to guideHigh), the roi applied again.
-  let kept = new Float32Array(n);
+  let kept: Float32Array = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const l = labels[i]!;
     if (everything || (l && keep[l])) kept[i] = alpha[i]!;

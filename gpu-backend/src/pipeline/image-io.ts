@@ -216,3 +216,28 @@ export async function rgbaWithMatte(
     .raw()
     .toBuffer();
 }
+
+/**
+ * The alpha (one byte per pixel at `size`) with everything outside `rect` ([x1, x2) × [y1, y2))
+ * set to 0, by libvips (extract, then extend with black); unchanged without a rect.
+ */
+export async function clipToRect(
+  alpha: Buffer,
+  size: Size,
+  rect: { x1: number; y1: number; x2: number; y2: number } | undefined,
+): Promise<Buffer> {
+  if (!rect || (rect.x1 <= 0 && rect.y1 <= 0 && rect.x2 >= size.width && rect.y2 >= size.height))
+    return alpha;
+  return await sharp(alpha, { raw: { width: size.width, height: size.height, channels: 1 } })
+    .extract({ left: rect.x1, top: rect.y1, width: rect.x2 - rect.x1, height: rect.y2 - rect.y1 })
+    .extend({
+      left: rect.x1,
+      top: rect.y1,
+      right: size.width - rect.x2,
+      bottom: size.height - rect.y2,
+      background: '#000000',
+    })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+}

@@ -11,6 +11,7 @@ import {
   outputSize,
   probeImage,
   rgbaWithMatte,
+  clipToRect,
   type ColourStep,
   type DecodeLimits,
   type ProbedImage,
@@ -95,7 +96,8 @@ export async function removeBackground(
   refuseOversizedResult(options, outputSize(source, options.max_side));
   const inputSize = modelInputSize(spec, source);
   // A region that misses the image is refused before the model runs.
-  const roi = options.roi === undefined ? undefined : modelRoi(options.roi, source, inputSize);
+  const roiRect = options.roi === undefined ? undefined : sourceRoi(options.roi, source);
+  const roi = roiRect && scaledRect(roiRect, source, inputSize);
   const rgb = await decodeForModel(bytes, inputSize, settings);
   const t1 = performance.now();
   const { matte: rawMatte, timings } = await engine.run(spec.id, rgb, inputSize.width, inputSize.height);
@@ -115,7 +117,12 @@ export async function removeBackground(
   const matte = refined.matte;
   const t2 = performance.now();
   const out = outputSize(source, options.max_side);
-  const alpha = await matteAt(matte, inputSize, out);
+  // The roi once more at output size: resampling must not carry the subject across its border.
+  const alpha = await clipToRect(
+    await matteAt(matte, inputSize, out),
+    out,
+    roiRect && scaledRect(roiRect, source, out),
+  );
   const box = await foregroundBox(alpha, out);
   // Refined cutouts get clean edge colours; refine=none keeps the photo's (rembg's output).
   const colours: ColourStep | undefined =
@@ -174,12 +181,8 @@ export async function removeBackground(
   };
 }
 
-/** The roi (source pixels or percentages) in the model's pixels; refused when it misses the image. */
-function modelRoi(
-  text: string,
-  source: { width: number; height: number },
-  model: { width: number; height: number },
-) {
+/** The roi (source pixels or percentages) in source pixels; refused when it misses the image. */
+function sourceRoi(text: string, source: { width: number; height: number }) {
   const roi = parseRoi(text);
   if (typeof roi === 'string') throw new AppError('invalid_request', `roi: ${roi}`);
   const rect = roiPixels(roi, source.width, source.height);
@@ -189,12 +192,23 @@ function modelRoi(
       `roi: the region ${text} lies outside the ${source.width}x${source.height} image`,
     );
   }
-  const sx = model.width / source.width;
-  const sy = model.height / source.height;
+  return rect;
+}
+
+/** A rectangle ([x1, x2) × [y1, y2)) in source pixels, scaled to another size, at least a pixel. */
+function scaledRect(
+  rect: { x1: number; y1: number; x2: number; y2: number },
+  source: { width: number; height: number },
+  to: { width: number; height: number },
+) {
+  const sx = to.width / source.width;
+  const sy = to.height / source.height;
+  const x1 = Math.min(to.width - 1, Math.floor(rect.x1 * sx));
+  const y1 = Math.min(to.height - 1, Math.floor(rect.y1 * sy));
   return {
-    x1: Math.floor(rect.x1 * sx),
-    y1: Math.floor(rect.y1 * sy),
-    x2: Math.max(Math.floor(rect.x1 * sx) + 1, Math.ceil(rect.x2 * sx)),
-    y2: Math.max(Math.floor(rect.y1 * sy) + 1, Math.ceil(rect.y2 * sy)),
+    x1,
+    y1,
+    x2: Math.min(to.width, Math.max(x1 + 1, Math.ceil(rect.x2 * sx))),
+    y2: Math.min(to.height, Math.max(y1 + 1, Math.ceil(rect.y2 * sy))),
   };
 }
