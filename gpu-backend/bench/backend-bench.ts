@@ -15,6 +15,7 @@ import { measureLatency, measureThroughput, type RequestSample, type ThroughputR
 import { benchInputs, type BenchInput as Input } from './inputs';
 import { describeMachine } from './machine';
 import { observed } from './observe';
+import { measurePixelWork } from './pixel-work';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options';
 import { formatComparison, formatReport } from './report';
 import { latencyCase, throughputCase, type BenchResults, type PhaseObservations } from './results';
@@ -71,7 +72,18 @@ async function measureServer(
       );
       throughput.push({ name, input, output: 'matte', ...phase });
     }
+    // The raw matte of the small photo, for the in-process pixel-work timings.
+    const rawMatte = await fetch(
+      `${server.baseUrl}/v1/remove-background?output=matte&refine=none&subject=all`,
+      {
+        method: 'POST',
+        body: inputs.small.body,
+        headers: { 'content-type': 'image/jpeg' },
+      },
+    );
+    const rawMatteBytes = Buffer.from(await rawMatte.arrayBuffer());
     return {
+      rawMatteBytes,
       port: new URL(server.baseUrl).port,
       startup,
       startupEventLoopMaxMs,
@@ -106,6 +118,8 @@ async function run(options: BenchOptions, model: string | undefined): Promise<Be
   const measured = await measureServer(env, entry, { small, large }, options.runs);
   progress(`floor (after the server): ${options.runs} runs of session.run after a warm-up`);
   const floor = combineFloor(floorBefore, await measureFloor(config, small.body, options.runs));
+  progress(`pixel work: refinement and colour estimate, ${options.runs} runs in process`);
+  const pixelWork = await measurePixelWork(Buffer.from(small.body), measured.rawMatteBytes, options.runs);
 
   const latency = measured.latency.map((p) =>
     latencyCase(p.name, p.input.image, p.output, p.result, floor.summary, p.observations),
@@ -129,6 +143,7 @@ async function run(options: BenchOptions, model: string | undefined): Promise<Be
     },
     latency,
     throughput,
+    pixelWork,
     memory: measured.memory,
     eventLoop: {
       maxMs: Math.max(...phases.map((p) => p.eventLoopMaxMs)),
@@ -141,6 +156,7 @@ async function run(options: BenchOptions, model: string | undefined): Promise<Be
       matte12MpMedianMs: caseNamed('12-MP matte').summary.median,
       matte12MpInferenceMs: caseNamed('12-MP matte').stages.inference!,
       cutout12MpMedianMs: caseNamed('12-MP cutout').summary.median,
+      cutout12MpInferenceMs: caseNamed('12-MP cutout').stages.inference!,
       peakRssBytes: measured.memory.peakRssBytes,
     }),
     loadAverageAtEnd: loadavg(),

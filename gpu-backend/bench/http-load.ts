@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEADERS, parseServerTiming, type OutputKind } from '@bgremove/shared';
 
-export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'encode'] as const;
+export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'refine', 'encode'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface RequestSample {

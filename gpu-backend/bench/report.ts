@@ -118,6 +118,15 @@ function resourcesSection(r: BenchResults): string {
   ].join('\n');
 }
 
+function pixelWorkSection(r: BenchResults): string {
+  const p = r.pixelWork;
+  return [
+    'PIXEL WORK (in process, one thread, medians; the server runs it on its pixel workers)',
+    `  matte refinement at the model's 1024² (the same for a 1-MP and a 12-MP photo): ${ms(p.refineMs)} ms`,
+    `  cutout colour estimate: 1 MP ${ms(p.foreground1MpMs)} ms, 12 MP ${ms(p.foreground12MpMs)} ms`,
+  ].join('\n');
+}
+
 function targetsSection(r: BenchResults): string {
   return [
     'TARGETS (CPU, docs/PERFORMANCE.md)',
@@ -133,6 +142,7 @@ export function formatReport(r: BenchResults): string {
     latencySection(r),
     throughputSection(r),
     resourcesSection(r),
+    pixelWorkSection(r),
     targetsSection(r),
   ].join('\n\n');
 }

@@ -5,6 +5,7 @@ import { STAGES, type RequestSample, type ThroughputResult } from './http-load';
 import type { MachineInfo } from './machine';
 import type { StartupTimes } from './server-process';
 import { summarize, type Summary } from './stats';
+import type { PixelWork } from './pixel-work';
 import type { TargetCheck } from './targets';
 
 export interface BenchImage {
@@ -67,6 +68,8 @@ export interface BenchResults {
   throughput: ThroughputCase[];
   memory: { peakRssBytes: number; rssAtEndBytes: number; peakRssAfterReadyBytes: number };
   eventLoop: { maxMs: number; probeMaxMs: number; source: string };
+  /** The refinement's own CPU time in process (pixel-work.ts). */
+  pixelWork: PixelWork;
   targets: TargetCheck[];
   loadAverageAtEnd: number[];
   wallSeconds: number;

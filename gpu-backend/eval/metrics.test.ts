@@ -5,6 +5,7 @@ import { evalDataMissing, evalDir, readMatte } from './data';
 import {
   fMeasureCurve,
   ghostRate,
+  gaussianGradientKernel,
   gradientError,
   gradientMagnitude,
   holeRate,
@@ -74,6 +75,34 @@ describe('pixel metrics on hand-made cases', () => {
     expect(row.indexOf(Math.max(...row))).toBeGreaterThanOrEqual(7);
     expect(row.indexOf(Math.max(...row))).toBeLessThanOrEqual(8);
     expect(row[6]).toBeCloseTo(row[9]!, 12);
+  });
+
+  it('Grad: the separable filter equals the 2-D convolution with the normalised kernel', () => {
+    const w = 13;
+    const h = 11;
+    let seed = 7;
+    const values = Float64Array.from(
+      { length: w * h },
+      () => ((seed = (seed * 16807) % 2147483647) % 1000) / 1000,
+    );
+    const { size, hx } = gaussianGradientKernel(1.4);
+    const half = (size - 1) / 2;
+    const fast = gradientMagnitude(values, w, h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let gx = 0;
+        let gy = 0;
+        for (let i = 0; i < size; i++) {
+          for (let j = 0; j < size; j++) {
+            const yy = Math.min(h - 1, Math.max(0, y - (i - half)));
+            const xx = Math.min(w - 1, Math.max(0, x - (j - half)));
+            gx += values[yy * w + xx]! * hx[i * size + j]!;
+            gy += values[yy * w + xx]! * hx[j * size + i]!;
+          }
+        }
+        expect(fast[y * w + x]).toBeCloseTo(Math.hypot(gx, gy), 10);
+      }
+    }
   });
 
   it('F-measure: a perfect prediction reaches 1; the curve is over 256 thresholds', () => {

@@ -117,34 +117,46 @@ export function gaussianGradientKernel(sigma: number): { size: number; hx: Float
   return { size, hx };
 }
 
-/** Gradient magnitude of a [0, 1] image by 2-D convolution with hx and its transpose (edges replicated). */
+/**
+ * Gradient magnitude of a [0, 1] image by convolution with hx and its transpose (edges
+ * replicated). hx[i][j] = g(i)·g'(j) is separable, so it runs as two 1-D passes per direction.
+ */
 export function gradientMagnitude(
   values: Float64Array,
   width: number,
   height: number,
   sigma = 1.4,
 ): Float64Array {
-  const { size, hx } = gaussianGradientKernel(sigma);
+  const { size } = gaussianGradientKernel(sigma);
   const half = (size - 1) / 2;
-  const out = new Float64Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let gx = 0;
-      let gy = 0;
-      for (let i = 0; i < size; i++) {
-        // Convolution flips the kernel: image(y - (i - half), x - (j - half)) * k(i, j).
-        const yy = Math.min(height - 1, Math.max(0, y - (i - half)));
-        const row = yy * width;
-        for (let j = 0; j < size; j++) {
-          const xx = Math.min(width - 1, Math.max(0, x - (j - half)));
-          const v = values[row + xx]!;
-          gx += v * hx[i * size + j]!;
-          gy += v * hx[j * size + i]!;
+  const gauss = (x: number) => Math.exp(-(x * x) / (2 * sigma * sigma)) / (sigma * Math.sqrt(2 * Math.PI));
+  const g = Float64Array.from({ length: size }, (_, k) => gauss(k - half));
+  const dg = Float64Array.from({ length: size }, (_, k) => (-(k - half) * gauss(k - half)) / (sigma * sigma));
+  // The 2-D kernel's unit L2 norm is the product of the 1-D norms.
+  const norm = Math.sqrt(g.reduce((s, v) => s + v * v, 0) * dg.reduce((s, v) => s + v * v, 0));
+  // Convolution flips the kernel: out(y, x) = Σ image(y − (i − half), x − (j − half)) k(i, j).
+  const along = (src: Float64Array, kernel: Float64Array, horizontal: boolean): Float64Array => {
+    const out = new Float64Array(src.length);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        for (let k = 0; k < size; k++) {
+          const d = k - half;
+          const v = horizontal
+            ? src[y * width + Math.min(width - 1, Math.max(0, x - d))]!
+            : src[Math.min(height - 1, Math.max(0, y - d)) * width + x]!;
+          sum += v * kernel[k]!;
         }
+        out[y * width + x] = sum;
       }
-      out[y * width + x] = Math.sqrt(gx * gx + gy * gy);
     }
-  }
+    return out;
+  };
+  // gx: rows (y) with g, columns (x) with g'; gy: the transpose.
+  const gx = along(along(values, g, false), dg, true);
+  const gy = along(along(values, dg, false), g, true);
+  const out = new Float64Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(gx[i]! * gx[i]! + gy[i]! * gy[i]!) / norm;
   return out;
 }
 

@@ -12,6 +12,9 @@ import {
   MODEL_MANIFEST,
   OUTPUT_FORMATS,
   OUTPUT_KINDS,
+  REFINE_MODES,
+  describeZodError,
+  SUBJECT_MODES,
   removeBackgroundQuerySchema,
 } from '@bgremove/shared';
 import { SingleBar, Presets } from 'cli-progress';
@@ -40,6 +43,9 @@ interface CliOptions {
   output: (typeof OUTPUT_KINDS)[number];
   format: (typeof OUTPUT_FORMATS)[number];
   maxSide?: number;
+  refine: (typeof REFINE_MODES)[number];
+  subject: (typeof SUBJECT_MODES)[number];
+  roi?: string;
   modelsDir?: string;
   providers: string;
 }
@@ -56,12 +62,17 @@ async function run(input: string, output: string | undefined, options: CliOption
     ...(options.modelsDir && { MODELS_DIR: options.modelsDir }),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const query = removeBackgroundQuerySchema.parse({
+  const parsed = removeBackgroundQuerySchema.safeParse({
     model: options.model,
     output: options.output,
     format: options.format,
     ...(options.maxSide && { max_side: String(options.maxSide) }),
+    refine: options.refine,
+    subject: options.subject,
+    ...(options.roi !== undefined && { roi: options.roi }),
   });
+  if (!parsed.success) throw new InvalidArgumentError(describeZodError(parsed.error));
+  const query = parsed.data;
   assertProvidersAvailable(config.ORT_PROVIDERS);
   configureSharp(availableParallelism());
   const registry = new ModelRegistry({
@@ -122,6 +133,17 @@ const program = new Command('bgremove')
     new Option('-f, --format <format>', 'png, webp, jpg or zip').choices(OUTPUT_FORMATS).default('png'),
   )
   .option('--max-side <pixels>', 'downscale so the longer side is at most this', positiveInt)
+  .addOption(
+    new Option('--refine <mode>', 'auto: refined matte and clean edge colours; none: the raw map (rembg)')
+      .choices(REFINE_MODES)
+      .default('auto'),
+  )
+  .addOption(
+    new Option('--subject <mode>', 'main: only the main subject; all: every region')
+      .choices(SUBJECT_MODES)
+      .default('main'),
+  )
+  .option('--roi <x1,y1,x2,y2>', 'only this region can be foreground (pixels or percentages)')
   .option('--models-dir <dir>', 'folder with the installed weights (default: MODELS_DIR or models/weights)')
   .option('--providers <list>', 'ONNX Runtime execution providers: cpu, webgpu, cuda', 'cpu')
   .action(async (input: string, output: string | undefined, options: CliOptions) => {
