@@ -49,10 +49,11 @@ describe('other model families through the real pipeline', () => {
     async (model) => {
       // 987×1481: not square, so a transposed dynamic shape would show.
       const bytes = await sceneImage(drawScene({ width: 987, height: 1481, shape: 'star', seed: 4 }));
-      const response = await backend!.app.request(`/v1/remove-background?model=${model}`, {
-        method: 'POST',
-        body: new Uint8Array(bytes),
-      });
+      // The raw map (refine=none): these stand-in graphs output the image's own brightness.
+      const response = await backend!.app.request(
+        `/v1/remove-background?model=${model}&refine=none&subject=all`,
+        { method: 'POST', body: new Uint8Array(bytes) },
+      );
       expect(response.status).toBe(200);
       expect(response.headers.get('x-model')).toBe(model);
       const matte = await channel(Buffer.from(await response.arrayBuffer()), 'first');

@@ -246,7 +246,7 @@ describe('refined output (the defaults)', () => {
     const { data, width, height } = await channel(result.bytes, 'first');
     let outside = 0;
     for (let y = 0; y < height; y++)
-      for (let x = Math.ceil(width / 2) + 2; x < width; x++) outside += data[y * width + x]!;
+      for (let x = Math.ceil(width / 2) + 8; x < width; x++) outside += data[y * width + x]!;
     expect(outside).toBe(0);
     const { left, width: w } = box(result.foreground);
     expect(left + w).toBeLessThanOrEqual(Math.ceil(width / 2) + 2);

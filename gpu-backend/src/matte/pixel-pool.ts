@@ -13,12 +13,13 @@ let pool: Piscina<PixelTask, RefineResult | Uint8Array> | undefined;
 
 /**
  * One process-wide pool of worker threads for per-pixel work (refinement, colour estimation):
- * up to one thread per core (at most 4), started on first use and stopped after a minute idle.
+ * up to one thread per core (at most 4), started on first use; one stays (unreferenced, so it never
+ * keeps a process alive), the others stop after a minute idle.
  */
 function pixelPool(): Piscina<PixelTask, RefineResult | Uint8Array> {
   pool ??= new Piscina({
     filename: WORKER_URL.href,
-    minThreads: 0,
+    minThreads: 1,
     maxThreads: Math.max(1, Math.min(4, availableParallelism())),
     idleTimeout: 60_000,
     execArgv: fromSource ? ['--import', 'tsx'] : [],
