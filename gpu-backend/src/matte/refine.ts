@@ -45,6 +45,8 @@ export interface RefineParams {
   /** After the guided filter, values under `guideLow` are background and over `guideHigh` opaque. */
   guideLow: number;
   guideHigh: number;
+  /** The guided filter's fits are made on a map this many times smaller (the fast guided filter). */
+  guideFactor: number;
 }
 
 export const DEFAULT_REFINE_PARAMS: RefineParams = {
@@ -60,6 +62,7 @@ export const DEFAULT_REFINE_PARAMS: RefineParams = {
   guideEps: 1e-4,
   guideLow: 0.2,
   guideHigh: 0.8,
+  guideFactor: 4,
 };
 
 export interface RefineRequest {
@@ -81,6 +84,11 @@ export interface RefineResult {
   box: { x1: number; y1: number; x2: number; y2: number } | undefined;
   /** 0..1: how clearly the map shows one subject (docs/QUALITY.md). */
   confidence: number;
+  /**
+   * The guided map before the decision ramp (refined only): soft wherever the photo mixes subject
+   * and background, so the colour step unmixes those pixels even where the matte is decided.
+   */
+  soft?: Uint8Array | undefined;
 }
 
 export function refineMatte(request: RefineRequest): RefineResult {
@@ -156,12 +164,16 @@ export function refineMatte(request: RefineRequest): RefineResult {
     const l = labels[i]!;
     if (everything || (l && keep[l])) kept[i] = alpha[i]!;
   }
+  let soft: Uint8Array | undefined;
   if (request.refine === 'auto' && request.rgb && p.guideRadius > 0) {
     const r = Math.max(1, Math.round(p.guideRadius * Math.max(width, height)));
-    const guided = guidedFilterColour(request.rgb, kept, width, height, r, p.guideEps);
+    const guided = guidedFilterColour(request.rgb, kept, width, height, r, p.guideEps, p.guideFactor);
     const span = Math.max(p.guideHigh - p.guideLow, 1e-3);
+    soft = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const v = (guided[i]! - p.guideLow) / span;
+      const g = guided[i]!;
+      soft[i] = Math.round((g <= 0 ? 0 : g >= 1 ? 1 : g) * 255);
+      const v = (g - p.guideLow) / span;
       guided[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
     }
     if (request.roi) {
@@ -209,5 +221,5 @@ export function refineMatte(request: RefineRequest): RefineResult {
       coverage < 0.005 ? coverage / 0.005 : coverage > 0.95 ? Math.max(0, (1 - coverage) / 0.05) : 1;
     confidence = share * Math.sqrt(sure) * size;
   }
-  return { matte: out, box, confidence: Math.round(confidence * 1000) / 1000 };
+  return { matte: out, soft, box, confidence: Math.round(confidence * 1000) / 1000 };
 }

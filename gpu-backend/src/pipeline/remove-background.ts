@@ -118,24 +118,24 @@ export async function removeBackground(
   const t2 = performance.now();
   const out = outputSize(source, options.max_side);
   // The roi once more at output size: resampling must not carry the subject across its border.
-  const alpha = await clipToRect(
-    await matteAt(matte, inputSize, out),
-    out,
-    roiRect && scaledRect(roiRect, source, out),
-  );
+  const outRoi = roiRect && scaledRect(roiRect, source, out);
+  const alpha = await clipToRect(await matteAt(matte, inputSize, out), out, outRoi);
   const box = await foregroundBox(alpha, out);
-  // Refined cutouts get clean edge colours; refine=none keeps the photo's (rembg's output).
+  // Refined cutouts get clean edge colours; refine=none keeps the photo's (rembg's output). The
+  // colours are unmixed under the soft (guided, unramped) map where there is one: a pixel the
+  // matte calls opaque can still hold some of the old background.
+  const soft = refined.soft;
   const colours: ColourStep | undefined =
     refine === 'none'
       ? undefined
-      : (photo, photoAlpha, size) =>
+      : async (photo, photoAlpha, size) =>
           foregroundOnPool({
             rgb: photo,
-            alpha: photoAlpha,
+            alpha: soft ? await clipToRect(await matteAt(soft, inputSize, size), size, outRoi) : photoAlpha,
             width: size.width,
             height: size.height,
             smallRgb: rgb,
-            smallAlpha: matte,
+            smallAlpha: soft ?? matte,
             smallWidth: inputSize.width,
             smallHeight: inputSize.height,
           });
