@@ -148,14 +148,7 @@ describe('POST /v1/remove-background', () => {
         /roi: the region .* lies outside the 480x360 image/,
         '?roi=500,0,600,100',
       ],
-      [
-        'malformed roi',
-        () => photo,
-        'invalid_request',
-        400,
-        /roi: expected four coordinates/,
-        '?roi=1,2,3',
-      ],
+      ['malformed roi', () => photo, 'invalid_request', 400, /roi: expected four coordinates/, '?roi=1,2,3'],
       [
         'unknown model',
         () => photo,
