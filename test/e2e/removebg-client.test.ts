@@ -113,6 +113,32 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
     expect(Math.min(...corner)).toBeGreaterThan(235);
   });
 
+  it('roi: only what lies in the region is kept (the left half of a subject that spans both)', async () => {
+    const result = await removeBg.removeBackgroundFromImageFile({
+      path: photoPath('removebg-ellipse'),
+      apiKey,
+      size: 'regular',
+      roi: '0% 0% 50% 100%',
+    });
+    const alpha = await channel(Buffer.from(result.base64img, 'base64'), 'alpha');
+    const mask = await channel(maskPath('removebg-ellipse'), 'first');
+    const half = Math.ceil(alpha.width / 2);
+    let right = 0;
+    const left = { ours: new Uint8Array(half * alpha.height), mask: new Uint8Array(half * alpha.height) };
+    for (let y = 0; y < alpha.height; y++) {
+      for (let x = 0; x < alpha.width; x++) {
+        const v = alpha.data[y * alpha.width + x]!;
+        if (x >= half) right += v;
+        else {
+          left.ours[y * half + x] = v;
+          left.mask[y * half + x] = mask.data[y * mask.width + x]!;
+        }
+      }
+    }
+    expect(right).toBe(0);
+    expect(iou(left.ours, left.mask)).toBeGreaterThanOrEqual(0.9);
+  });
+
   it("errors come back as remove.bg's errors array", async () => {
     const wrongKey = await failure(
       removeBg.removeBackgroundFromImageFile({
