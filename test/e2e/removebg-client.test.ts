@@ -120,6 +120,7 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
       size: 'regular',
       roi: '0% 0% 50% 100%',
     });
+    expect(result.creditsCharged).toBe('0.25');
     const alpha = await channel(Buffer.from(result.base64img, 'base64'), 'alpha');
     const mask = await channel(maskPath('removebg-ellipse'), 'first');
     const half = Math.ceil(alpha.width / 2);
@@ -163,7 +164,13 @@ describe('the unmodified remove.bg npm client against the local edge', () => {
     expect(await response.json()).toEqual({
       data: {
         attributes: {
-          credits: { total: 20 - 0.25 - 1, subscription: 20 - 0.25 - 1, payg: 0, enterprise: 0 },
+          // Charged so far: the file (0.25), the full-size base64 (1), the roi (0.25).
+          credits: {
+            total: 20 - 0.25 - 1 - 0.25,
+            subscription: 20 - 0.25 - 1 - 0.25,
+            payg: 0,
+            enterprise: 0,
+          },
           api: { free_calls: 0, sizes: 'all' },
         },
       },
