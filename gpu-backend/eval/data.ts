@@ -1,13 +1,12 @@
-/** The labelled sets under EVAL_DIR (default: `../shared/eval` next to the repository). */
+/** The labelled sets under EVAL_DIR (resolved once, as the tests resolve it: test/support/eval.ts). */
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
+import { EVAL_DIR } from '../test/support/eval';
 import type { Matte } from './metrics';
 
-const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
-
 export function evalDir(): string {
-  return resolve(REPO_ROOT, process.env.EVAL_DIR ?? '../shared/eval');
+  return EVAL_DIR;
 }
 
 /** Why tests that need the data cannot run here, or undefined when they can. */
