@@ -36,10 +36,10 @@ export function listPairs(set: string): Pair[] {
     .map(({ id, file }) => ({ id, image: join(dir, 'images', file), mask: join(dir, 'masks', `${id}.png`) }));
 }
 
-/** The first channel of an image file or buffer as an 8-bit matte (masks may be stored as RGB). */
-export async function readMatte(input: string | Buffer): Promise<Matte> {
+/** One channel of an image as an 8-bit matte. */
+async function readChannel(input: string | Buffer, channel: 0 | 1 | 2 | 3): Promise<Matte> {
   const { data, info } = await sharp(input)
-    .extractChannel(0)
+    .extractChannel(channel)
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   return {
@@ -49,16 +49,13 @@ export async function readMatte(input: string | Buffer): Promise<Matte> {
   };
 }
 
+/** The first channel of an image file or buffer as an 8-bit matte (masks may be stored as RGB). */
+export function readMatte(input: string | Buffer): Promise<Matte> {
+  return readChannel(input, 0);
+}
+
 /** The last channel (alpha) of an RGBA image. */
 export async function readAlpha(input: Buffer): Promise<Matte> {
   const { channels } = await sharp(input).metadata();
-  const { data, info } = await sharp(input)
-    .extractChannel((channels - 1) as 0 | 1 | 2 | 3)
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
+  return readChannel(input, (channels - 1) as 0 | 1 | 2 | 3);
 }

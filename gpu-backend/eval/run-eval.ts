@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { MODEL_MANIFEST, describeZodError, removeBackgroundQuerySchema } from '@bgremove/shared';
 import { Command } from 'commander';
 import sharp, { type OverlayOptions, type Sharp } from 'sharp';
-import { parseConfig } from '../src/config';
+import { toolConfig } from '../src/config';
 import { assertProvidersAvailable } from '../src/inference/providers';
 import { ModelRegistry } from '../src/models/registry';
 import { createLogger } from '../src/observability/logger';
@@ -224,13 +224,7 @@ async function main(options: Options): Promise<void> {
   for (const v of VARIANTS) variants[v].matte.model = variants[v].cutout.model = options.model;
   const limit = options.limit === undefined ? Infinity : Number(options.limit);
 
-  const config = parseConfig({
-    ...process.env,
-    MODELS: options.model,
-    ORT_PROVIDERS: options.providers,
-    ...(options.modelsDir && { MODELS_DIR: options.modelsDir }),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
+  const config = toolConfig(options);
   assertProvidersAvailable(config.ORT_PROVIDERS);
   configureSharp(availableParallelism());
   const registry = new ModelRegistry({

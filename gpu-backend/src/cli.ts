@@ -19,7 +19,7 @@ import {
 } from '@bgremove/shared';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseConfig } from './config';
+import { toolConfig } from './config';
 import { assertProvidersAvailable } from './inference/providers';
 import { ModelRegistry } from './models/registry';
 import { createLogger } from './observability/logger';
@@ -55,13 +55,7 @@ function outputPath(input: string, dir: string, options: CliOptions): string {
 }
 
 async function run(input: string, output: string | undefined, options: CliOptions): Promise<void> {
-  const config = parseConfig({
-    ...process.env,
-    MODELS: options.model,
-    ORT_PROVIDERS: options.providers,
-    ...(options.modelsDir && { MODELS_DIR: options.modelsDir }),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
+  const config = toolConfig(options);
   const parsed = removeBackgroundQuerySchema.safeParse({
     model: options.model,
     output: options.output,

@@ -91,3 +91,21 @@ export function parseConfig(
   const threads = config.ORT_INTRA_OP_THREADS || availableParallelism();
   return Object.freeze({ ...config, ORT_INTRA_OP_THREADS: threads, manifest });
 }
+
+/**
+ * The config of a command-line tool (the CLI, the eval harness): the environment, with the model,
+ * providers and weights folder its flags give, and quiet logs unless LOG_LEVEL says otherwise.
+ */
+export function toolConfig(flags: {
+  model: string;
+  providers: string;
+  modelsDir?: string | undefined;
+}): BackendConfig {
+  return parseConfig({
+    ...process.env,
+    MODELS: flags.model,
+    ORT_PROVIDERS: flags.providers,
+    ...(flags.modelsDir && { MODELS_DIR: flags.modelsDir }),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+}
