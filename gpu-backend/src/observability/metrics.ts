@@ -40,6 +40,12 @@ export function createMetrics() {
       labelNames: ['at'] as const,
       registers: [registry],
     }),
+    undeliveredResponses: new Counter({
+      name: 'bgremove_responses_undelivered_total',
+      help: 'Answers whose connection closed before they were sent in full: the client stopped reading (idle_timeout) or went away (closed).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'bgremove_queue_depth',
       help: 'Requests waiting for a pipeline slot.',
