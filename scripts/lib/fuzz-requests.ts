@@ -28,12 +28,16 @@ export interface FuzzRequest {
   body: Uint8Array | FormData;
 }
 
-/** Case `index` of `seed` for `target`. */
+/**
+ * Case `index` of `seed` for `target`; with `model`, asked of that model (the query's other
+ * parameters, and the bytes, are the same as without).
+ */
 export function fuzzRequest(
   seeds: ReturnType<typeof loadSeeds>,
   seed: number,
   index: number,
   target: FuzzTarget,
+  model?: string,
 ): FuzzRequest {
   const mutant = fuzzCase(seeds, seed, index);
   const r = rng(index);
@@ -42,6 +46,7 @@ export function fuzzRequest(
   const q = rng(index ^ 0x5bd1e995);
   const query = new URLSearchParams({ output: q.pick(['matte', 'cutout']), format: q.pick(['png', 'webp']) });
   if (q.chance(0.5)) query.set('max_side', String(q.pick([64, 256, 1024])));
+  if (model !== undefined) query.set('model', model);
   let body: Uint8Array | FormData = mutant.bytes;
   if (target === 'edge') {
     if (r.chance(0.15)) {

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack';
 import { generateSecret, REPO_ROOT } from '../../scripts/lib/stack';
+import { MODEL_MANIFEST } from '@bgremove/shared';
+import { installModels, parseInstallCommand } from '../../gpu-backend/scripts/install-models';
 import { ensureTestWeights } from '../../gpu-backend/test/support/weights';
 import { ARTIFACTS, E2E_EDGE_VARS, SHOPIFY_TEST_SECRET } from './support/config';
 import { PHOTOS, writePhotos } from './support/images';
@@ -20,6 +22,10 @@ export default async function setup(project: TestProject) {
   mkdirSync(join(ARTIFACTS, 'e2e'), { recursive: true });
   // The real weights (installed the way `npm start` installs them, when missing) and the photos.
   await ensureTestWeights();
+  const fuzzModel = await smallModelIfInstalled();
+  // Served beside the default (which stays the default for every other test).
+  const models: Record<string, string> =
+    fuzzModel === MODEL_MANIFEST.default ? {} : { MODELS: `${MODEL_MANIFEST.default},${fuzzModel}` };
   await writePhotos();
   const logTo = (name: string) => {
     const stream = createWriteStream(join(ARTIFACTS, 'e2e', `${name}.log`));
@@ -35,11 +41,12 @@ export default async function setup(project: TestProject) {
     // migrations applied and the backend at its default log level.
     stack = await startLocalStack({
       migrate: true,
-      backendEnv: { LOG_LEVEL: 'info' },
+      backendEnv: { LOG_LEVEL: 'info', ...models },
       backendReadyMs: 120_000,
       edgeReadyMs: 60_000,
       edgeVars: {
         ...E2E_EDGE_VARS,
+        ...models,
         SHOPIFY_APP_SECRET: SHOPIFY_TEST_SECRET,
         ADMIN_TOKEN: adminToken,
         IMAGE_URL_DEV_HOSTS: photoServerUrl.replace('http://', ''),
@@ -80,11 +87,37 @@ export default async function setup(project: TestProject) {
   project.provide('adminToken', adminToken);
   project.provide('repoRoot', REPO_ROOT);
   project.provide('photoServerUrl', photoServerUrl);
+  project.provide('fuzzModel', fuzzModel);
   return async () => {
     control.close();
     photoServer.close();
     await stack.stop();
   };
+}
+
+/** The small model the fuzz runs on (~6% of IS-Net's inference cost on CPU). */
+const SMALL_MODEL = 'u2netp';
+
+/**
+ * The model for the fuzz's requests: u2netp when its weights are installed and verify (they come
+ * only from a mirror: \`.ci/run\` installs them, a fresh clone has none), else the default model,
+ * on which the same fuzz passes too, only slower. The fuzz is about what reaches the model, not
+ * the model: decoding, validation, refinement and encoding are the same code for both.
+ */
+async function smallModelIfInstalled(): Promise<string> {
+  const command = parseInstallCommand(['--models', SMALL_MODEL], process.env, REPO_ROOT);
+  if (command.help) return MODEL_MANIFEST.default;
+  const installed = await installModels({ ...command.options, log: () => {} }).then(
+    () => true,
+    () => false,
+  );
+  if (!installed) {
+    console.log(
+      `e2e: ${SMALL_MODEL} weights not installed (MODELS=${SMALL_MODEL} MODELS_MIRROR=<folder> npm run models): ` +
+        `the fuzz runs on ${MODEL_MANIFEST.default}, which takes longer`,
+    );
+  }
+  return installed ? SMALL_MODEL : MODEL_MANIFEST.default;
 }
 
 /** The photos folder over plain HTTP on a free port, and /to?url= for a redirect (image_url tests). */

@@ -15,6 +15,11 @@ declare module 'vitest' {
      * (a 302 to u). The edge has it in IMAGE_URL_DEV_HOSTS, the only host it fetches over http.
      */
     photoServerUrl: string;
+    /**
+     * The model the fuzz asks for: u2netp when its weights are installed (CI installs them; both
+     * services then serve it beside the default), else the default model.
+     */
+    fuzzModel: string;
   }
 }
 
