@@ -5,21 +5,34 @@
  *   npm run soak                         # 2,000 requests, 4 at a time
  *   npm run soak -- --requests 500 --concurrency 2 --miss-share 0.01
  *   npm run soak -- --requests 8000 --only hit     # one kind: healthz, lookup, bad or hit
+ *   npm run soak -- --heap --baseline              # + the isolate's heap, + an empty Worker
  *
  * The mix (seeded): 20% lookups of earlier and unknown hashes, 15% bad inputs (text, a truncated
  * JPEG, a PNG declaring 40000x40000, an empty body), --miss-share (0.1) new uploads (misses, the
  * model runs: on a busy CPU, what the run's length depends on), the rest repeats of earlier
- * uploads (hits). Every 5% of the run it samples the RSS and the open
- * file descriptors of the backend's node process and of workerd. Passes when, after the first
- * 20% (warm-up), RSS grows at most 10% and the descriptors not at all (a slack of 8 for sockets
- * in flight), and no answer is a 5xx other than 503 with Retry-After. Writes soak.json to --out.
+ * uploads (hits). Every 5% of the run it samples the RSS and the open file descriptors of the
+ * backend's node process and of both workerd processes of wrangler dev: the one running the
+ * Worker and wrangler's dev proxy in front of it.
+ *
+ * --heap: at every sample also the Worker isolate's JavaScript heap after a forced full GC (read
+ * through workerd's inspector, scripts/lib/inspector.ts): if RSS grows and this does not, the
+ * growth is not the Worker's objects. --baseline: an empty Worker in its own wrangler dev (same
+ * wrangler, workerd and compatibility date) gets one request for each of the edge's and is
+ * sampled the same way, so the runtime's own growth per request is measured in the same run.
+ *
+ * Passes when, after the first 20% (warm-up), every RSS (and with --heap the heap after GC) grows
+ * at most 10% and the descriptors not at all (a slack of 8 for sockets in flight), and no answer
+ * is a 5xx other than 503 with Retry-After. The baseline is reported, never subtracted: the
+ * bound holds for the edge's processes as measured. Writes soak.json to --out.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sha256Hex } from '@bgremove/shared';
 import { rng } from './lib/fuzz';
-import { machineLoad, mainProcess, mib, startLocalStack } from './lib/local-stack';
+import { BASELINE_PATH, BASELINE_WORKER_NAME, startBaselineWorker } from './lib/baseline-worker';
+import { heapAfterGcRetrying, heapNow, inspectorTargets, type InspectorTarget } from './lib/inspector';
+import { fdKinds, machineLoad, mainProcess, mib, startLocalStack, workerdProcesses } from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
 
 const { values } = parseArgs({
@@ -29,6 +42,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '13' },
     'miss-share': { type: 'string', default: '0.1' },
     only: { type: 'string' },
+    heap: { type: 'boolean', default: false },
+    baseline: { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'soak') },
   },
 });
@@ -68,36 +83,112 @@ interface Sample {
   at: number;
   backendRssMiB: number;
   backendFds: number;
+  /** The workerd process that runs the Worker. */
   workerdRssMiB: number;
   workerdFds: number;
+  /** wrangler's dev proxy (a second workerd, in front of the Worker's). */
+  proxyRssMiB: number;
+  proxyFds: number;
+  /** --heap: the Worker isolate's JS heap in use after a full GC. */
+  heapMiB?: number;
+  /**
+   * --heap: the heaps (no GC) of the other isolates in the Worker's workerd process: wrangler's
+   * services for its bindings and assets (cache, R2, D1, asset router, entry).
+   */
+  otherIsolatesHeapMiB?: number;
+  /** --baseline: the same for the empty Worker. */
+  baselineWorkerdRssMiB?: number;
+  baselineProxyRssMiB?: number;
+  baselineHeapMiB?: number;
+  baselineOtherIsolatesHeapMiB?: number;
 }
+type Measure = Exclude<keyof Sample, 'at'>;
 
+const EDGE_WORKER_NAME = /^name\s*=\s*"([^"]+)"/m.exec(
+  readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8'),
+)?.[1];
 const loadBefore = machineLoad();
 console.log(`starting the stack; ${loadBefore}`);
 const stack = await startLocalStack({});
+const baseline = values.baseline ? await startBaselineWorker() : undefined;
+/** --heap: the Worker's isolate and the others in its workerd process. */
+const isolatesOf = async (root: number, name: string | undefined) => {
+  const worker = workerdProcesses(root).worker;
+  const targets = worker ? await inspectorTargets(worker.pid) : [];
+  const own = targets.find((t) => t.id === `core:user:${name ?? ''}`);
+  if (!own) throw new Error(`--heap: no inspector found for the isolate of ${name ?? '(no name)'}`);
+  return { own: own.webSocketDebuggerUrl, others: targets.filter((t) => t !== own) };
+};
+const isolates = values.heap ? await isolatesOf(stack.edge.pid, EDGE_WORKER_NAME) : undefined;
+const baselineIsolates =
+  values.heap && baseline ? await isolatesOf(baseline.pid, BASELINE_WORKER_NAME) : undefined;
 const uploaded: Uint8Array[] = [];
 const statuses: Record<string, number> = {};
 const problems: string[] = [];
 const samples: Sample[] = [];
 let next = 0;
 let done = 0;
+let pokes = 0;
+let atRest: Sample | undefined;
+let atRestWorkerdFdKinds: Record<string, number> | undefined;
 const sampleEvery = Math.max(1, Math.floor(total / 20));
 const started = performance.now();
 
-const sample = () => {
+const poke = (url: string) => async () => {
+  pokes++;
+  await (await fetch(url)).arrayBuffer();
+};
+const toMiB = (bytes: number) => +(bytes / 2 ** 20).toFixed(2);
+const heapMiB = async (url: string | undefined, pokeUrl: string) =>
+  url === undefined ? undefined : toMiB((await heapAfterGcRetrying(url, poke(pokeUrl))).usedBytes);
+const othersMiB = async (targets: InspectorTarget[] | undefined) => {
+  if (targets === undefined) return undefined;
+  let bytes = 0;
+  for (const t of targets) bytes += (await heapNow(t.webSocketDebuggerUrl)).usedBytes;
+  return toMiB(bytes);
+};
+
+const sample = async (label = `${done}/${total}`): Promise<Sample> => {
+  const at = done;
   const backend = mainProcess(stack.backend.pid, /dist\/server\.js/);
-  const workerd = mainProcess(stack.edge.pid, /workerd/);
+  const edge = workerdProcesses(stack.edge.pid);
+  const base = baseline ? workerdProcesses(baseline.pid) : undefined;
   const s: Sample = {
-    at: done,
+    at,
     backendRssMiB: backend ? mib(backend.rssBytes) : 0,
     backendFds: backend?.openFiles ?? 0,
-    workerdRssMiB: workerd ? mib(workerd.rssBytes) : 0,
-    workerdFds: workerd?.openFiles ?? 0,
+    workerdRssMiB: edge.worker ? mib(edge.worker.rssBytes) : 0,
+    workerdFds: edge.worker?.openFiles ?? 0,
+    proxyRssMiB: edge.proxy ? mib(edge.proxy.rssBytes) : 0,
+    proxyFds: edge.proxy?.openFiles ?? 0,
+    ...(base && {
+      baselineWorkerdRssMiB: base.worker ? mib(base.worker.rssBytes) : 0,
+      baselineProxyRssMiB: base.proxy ? mib(base.proxy.rssBytes) : 0,
+    }),
   };
-  samples.push(s);
+  // RSS first, then the GCs (they change RSS).
+  try {
+    s.heapMiB = await heapMiB(isolates?.own, `${stack.edgeUrl}/healthz`);
+    s.otherIsolatesHeapMiB = await othersMiB(isolates?.others);
+    if (baseline) {
+      s.baselineHeapMiB = await heapMiB(baselineIsolates?.own, `${baseline.url}${BASELINE_PATH}`);
+      s.baselineOtherIsolatesHeapMiB = await othersMiB(baselineIsolates?.others);
+    }
+  } catch (error) {
+    problems.push(`heap sample at ${at}: ${String(error)}`);
+  }
+  const heap =
+    s.heapMiB === undefined
+      ? ''
+      : `, heap after GC ${s.heapMiB} MiB (other isolates ${s.otherIsolatesHeapMiB} MiB)`;
+  const base2 =
+    s.baselineWorkerdRssMiB === undefined
+      ? ''
+      : `; empty Worker: workerd ${s.baselineWorkerdRssMiB} + proxy ${s.baselineProxyRssMiB} MiB${s.baselineHeapMiB === undefined ? '' : `, heap ${s.baselineHeapMiB} MiB (others ${s.baselineOtherIsolatesHeapMiB})`}`;
   console.log(
-    `  ${done}/${total}: backend ${s.backendRssMiB} MiB ${s.backendFds} fds, workerd ${s.workerdRssMiB} MiB ${s.workerdFds} fds`,
+    `  ${label}: backend ${s.backendRssMiB} MiB ${s.backendFds} fds, workerd ${s.workerdRssMiB} MiB ${s.workerdFds} fds, proxy ${s.proxyRssMiB} MiB ${s.proxyFds} fds${heap}${base2}`,
   );
+  return s;
 };
 
 /** --only: one kind of request (after one miss for `hit`), to see which kind memory follows. */
@@ -152,6 +243,7 @@ async function one(i: number): Promise<void> {
     });
   }
   await response.arrayBuffer();
+  if (baseline) await (await fetch(`${baseline.url}${BASELINE_PATH}`)).arrayBuffer();
   const key = `${kind} ${response.status}${response.headers.get('x-cache') ? ` ${response.headers.get('x-cache')}` : ''}`;
   statuses[key] = (statuses[key] ?? 0) + 1;
   const shed = response.status === 503 && response.headers.get('retry-after') !== null;
@@ -159,48 +251,94 @@ async function one(i: number): Promise<void> {
 }
 
 try {
-  sample();
+  samples.push(await sample());
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++;
         await one(i).catch((error: unknown) => problems.push(`request ${i}: ${String(error)}`));
         done++;
-        if (done % sampleEvery === 0) sample();
+        if (done % sampleEvery === 0) samples.push(await sample());
       }
     }),
   );
+  // Once nothing is in flight: what is still open (connections kept alive, or leaked).
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  atRest = await sample('at rest, 3 s after the last answer');
+  const workerPid = workerdProcesses(stack.edge.pid).worker?.pid;
+  atRestWorkerdFdKinds = workerPid === undefined ? {} : fdKinds(workerPid);
 } finally {
+  await baseline?.stop(5_000);
   await stack.stop();
 }
 
 const warm = samples.filter((s) => s.at >= total * 0.2);
 const first = warm[0]!;
-const growth = (key: 'backendRssMiB' | 'workerdRssMiB') =>
-  Math.max(...warm.map((s) => s[key])) / Math.max(1, first[key]) - 1;
-const fdGrowth = (key: 'backendFds' | 'workerdFds') => Math.max(...warm.map((s) => s[key])) - first[key];
+const present = (key: Measure) => warm.every((s) => s[key] !== undefined);
+const growth = (key: Measure) =>
+  present(key)
+    ? +(Math.max(...warm.map((s) => s[key]!)) / Math.max(0.01, first[key]!) - 1).toFixed(3)
+    : undefined;
+const fdGrowth = (key: 'backendFds' | 'workerdFds' | 'proxyFds') =>
+  Math.max(...warm.map((s) => s[key])) - first[key];
+const afterWarmup = {
+  backendRssGrowth: growth('backendRssMiB'),
+  workerdRssGrowth: growth('workerdRssMiB'),
+  proxyRssGrowth: growth('proxyRssMiB'),
+  heapAfterGcGrowth: growth('heapMiB'),
+  otherIsolatesHeapGrowth: growth('otherIsolatesHeapMiB'),
+  baselineWorkerdRssGrowth: growth('baselineWorkerdRssMiB'),
+  baselineProxyRssGrowth: growth('baselineProxyRssMiB'),
+  baselineHeapAfterGcGrowth: growth('baselineHeapMiB'),
+  baselineOtherIsolatesHeapGrowth: growth('baselineOtherIsolatesHeapMiB'),
+  backendFdGrowth: fdGrowth('backendFds'),
+  workerdFdGrowth: fdGrowth('workerdFds'),
+  proxyFdGrowth: fdGrowth('proxyFds'),
+};
+const over = (value: number | undefined) => value !== undefined && value > 0.1;
+if (over(afterWarmup.backendRssGrowth)) problems.push('backend RSS grew more than 10% after warm-up');
+if (over(afterWarmup.workerdRssGrowth))
+  problems.push("workerd (the Worker's) RSS grew more than 10% after warm-up");
+if (over(afterWarmup.proxyRssGrowth))
+  problems.push("workerd (wrangler's dev proxy) RSS grew more than 10% after warm-up");
+if (over(afterWarmup.heapAfterGcGrowth))
+  problems.push("the Worker's JS heap after GC grew more than 10% after warm-up");
+if (afterWarmup.backendFdGrowth > 8) problems.push('backend open files grew');
+if (afterWarmup.workerdFdGrowth > 8) problems.push("workerd (the Worker's) open files grew");
+if (afterWarmup.proxyFdGrowth > 8) problems.push("workerd (wrangler's dev proxy) open files grew");
+const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+/** How to read workerd's growth: beside the heap after GC and the empty Worker of this run. */
+const reading: string[] = [
+  `workerd after warm-up: the Worker's process ${pct(afterWarmup.workerdRssGrowth)}, dev proxy ${pct(afterWarmup.proxyRssGrowth)}`,
+];
+if (afterWarmup.heapAfterGcGrowth !== undefined)
+  reading.push(
+    `the Worker's heap after GC ${first.heapMiB} -> ${warm.at(-1)!.heapMiB} MiB (${pct(afterWarmup.heapAfterGcGrowth)}); the other isolates in its process, no GC, ${first.otherIsolatesHeapMiB} -> ${warm.at(-1)!.otherIsolatesHeapMiB} MiB`,
+  );
+if (afterWarmup.baselineWorkerdRssGrowth !== undefined)
+  reading.push(
+    `empty Worker, same run, same number of requests: its process ${pct(afterWarmup.baselineWorkerdRssGrowth)}, its dev proxy ${pct(afterWarmup.baselineProxyRssGrowth)}${afterWarmup.baselineHeapAfterGcGrowth === undefined ? '' : `, heap after GC ${pct(afterWarmup.baselineHeapAfterGcGrowth)}`}`,
+  );
 const report = {
   requests: total,
   concurrency,
   missShare,
   only: only ?? 'mixed',
+  heap: values.heap,
+  baseline: values.baseline,
+  /** Extra /healthz (or baseline) requests sent to get the GC answered (--heap). */
+  heapPokes: pokes,
   seconds: +((performance.now() - started) / 1000).toFixed(0),
   statuses,
   problems,
-  afterWarmup: {
-    backendRssGrowth: +growth('backendRssMiB').toFixed(3),
-    workerdRssGrowth: +growth('workerdRssMiB').toFixed(3),
-    backendFdGrowth: fdGrowth('backendFds'),
-    workerdFdGrowth: fdGrowth('workerdFds'),
-  },
+  afterWarmup,
+  reading,
   samples,
+  atRest,
+  atRestWorkerdFdKinds,
   loadBefore,
   loadAfter: machineLoad(),
 };
-if (report.afterWarmup.backendRssGrowth > 0.1) problems.push('backend RSS grew more than 10% after warm-up');
-if (report.afterWarmup.workerdRssGrowth > 0.1) problems.push('workerd RSS grew more than 10% after warm-up');
-if (report.afterWarmup.backendFdGrowth > 8) problems.push('backend open files grew');
-if (report.afterWarmup.workerdFdGrowth > 8) problems.push('workerd open files grew');
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'soak.json'), `${JSON.stringify(report, null, 2)}\n`);
 console.log(JSON.stringify({ ...report, samples: undefined }, null, 2));

@@ -4,10 +4,10 @@
  * what they need around it: signed requests to the backend, stopping and restarting the backend
  * on its port, and the memory and open files of every process.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EMPTY_BODY_SHA256, HEADERS, sha256Hex, signRequest } from '@bgremove/shared';
 import { freePort, runToCompletion, type ManagedProcess } from './processes';
 import {
@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   /** Backend environment on top of LOG_LEVEL=warn. */
   backendEnv?: Record<string, string>;
   edgeVars?: Record<string, string>;
+  /** Port for wrangler's inspector (see EdgeOptions.inspectorPort). */
+  edgeInspectorPort?: number;
   log?: (source: 'backend' | 'edge', line: string) => void;
   /** Apply the edge's D1 migrations to the fresh local state first (the admin API, API keys). */
   migrate?: boolean;
@@ -87,6 +89,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     persistTo: join(scratch, 'state'),
     runDir: join(scratch, 'run'),
     vars: options.edgeVars ?? {},
+    inspectorPort: options.edgeInspectorPort,
     onLine: (line) => options.log?.('edge', line),
   });
   const stop = async () => {
@@ -202,6 +205,50 @@ export function mainProcess(root: number, match: RegExp): ProcessStats | undefin
   return treeStats(root)
     .filter((p) => match.test(p.command))
     .sort((a, b) => b.rssBytes - a.rssBytes)[0];
+}
+
+/**
+ * The two workerd processes of a `wrangler dev` tree: the one running the Worker (started with
+ * `--inspector-addr`) and wrangler's dev proxy in front of it (the port you call; it also hosts
+ * wrangler's inspector proxy).
+ */
+export function workerdProcesses(root: number): { worker?: ProcessStats; proxy?: ProcessStats } {
+  const out: { worker?: ProcessStats; proxy?: ProcessStats } = {};
+  for (const p of treeStats(root)) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!/workerd$/.test(args[0] ?? '') || args[1] !== 'serve') continue;
+    if (args.some((a) => a.startsWith('--inspector-addr'))) out.worker = p;
+    else out.proxy = p;
+  }
+  return out;
+}
+
+/** What a process's open descriptors are: sockets, pipes, anon inodes, files (by folder). */
+export function fdKinds(pid: number): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return kinds;
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const kind =
+      /^(socket|pipe|anon_inode):/.exec(target)?.[1] ?? (target.startsWith('/') ? dirname(target) : target);
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
 }
 
 export const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);

@@ -13,7 +13,7 @@ import { pollUntilOk } from './readiness';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BACKEND_DIR = join(REPO_ROOT, 'gpu-backend');
-const WRANGLER = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
+export const WRANGLER = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
 
 /** A fresh secret per run: 32 random bytes as hex, never written anywhere but a 0600 temp file. */
 export const generateSecret = (): string => randomBytes(32).toString('hex');
@@ -81,6 +81,11 @@ export interface EdgeOptions {
   runDir: string;
   /** More Worker vars (e.g. BACKEND_RETRY_BUDGET_MS for tests). */
   vars?: Record<string, string>;
+  /**
+   * Port of wrangler's inspector (Chrome DevTools Protocol to the Worker's isolate, at
+   * ws://127.0.0.1:<port>/ws); 0 (default) lets wrangler pick one nobody is told about.
+   */
+  inspectorPort?: number;
   onLine?: (line: string) => void;
 }
 
@@ -130,7 +135,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeProcess> {
       envFile,
       '--show-interactive-dev-session=false',
       '--inspector-port',
-      '0',
+      String(options.inspectorPort ?? 0),
     ],
     {
       cwd: REPO_ROOT,
