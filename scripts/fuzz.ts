@@ -24,7 +24,15 @@ import { fuzzCase, type Mutant } from './lib/fuzz';
 import { fuzzRequest, judgeAnswer } from './lib/fuzz-requests';
 import { loadSeeds } from './lib/fuzz-seeds';
 import { headerCase, runHeaderFuzz } from './lib/header-fuzz';
-import { machineLoad, mainProcess, mib, startLocalStack, type LocalStack } from './lib/local-stack';
+import {
+  BACKEND_PROCESSES,
+  machineLoad,
+  mainProcess,
+  mib,
+  serviceStats,
+  startLocalStack,
+  type LocalStack,
+} from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
 
 const { values } = parseArgs({
@@ -118,7 +126,9 @@ async function fuzzService(
 ): Promise<ServiceTally> {
   const tally: ServiceTally = { statuses: {}, findings: 0, readyChecks: 0, notReady: 0, rssMiB: [] };
   const root = target === 'backend' ? stack.backend.pid : stack.edge.pid;
-  const match = target === 'backend' ? /dist\/server\.js/ : /workerd/;
+  // The backend: its server and session processes together; the edge: workerd.
+  const main = () =>
+    target === 'backend' ? serviceStats(root, BACKEND_PROCESSES) : mainProcess(root, /workerd/);
   let next = 0;
   let done = 0;
   const one = async (index: number) => {
@@ -162,10 +172,10 @@ async function fuzzService(
           .catch(() => false);
         tally.readyChecks++;
         if (!ready) tally.notReady++;
-        const main = mainProcess(root, match);
-        tally.rssMiB.push(main ? mib(main.rssBytes) : 0);
+        const stats = main();
+        tally.rssMiB.push(stats ? mib(stats.rssBytes) : 0);
         console.log(
-          `  ${target}: ${done}/${requests}, ready=${ready}, rss=${main ? mib(main.rssBytes) : '?'} MiB`,
+          `  ${target}: ${done}/${requests}, ready=${ready}, rss=${stats ? mib(stats.rssBytes) : '?'} MiB`,
         );
       }
     }

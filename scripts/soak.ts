@@ -36,7 +36,15 @@ import { sha256Hex } from '@bgremove/shared';
 import { rng } from './lib/fuzz';
 import { BASELINE_PATH, BASELINE_WORKER_NAME, startBaselineWorker } from './lib/baseline-worker';
 import { heapAfterGcRetrying, heapNow, inspectorTargets, type InspectorTarget } from './lib/inspector';
-import { fdKinds, machineLoad, mainProcess, mib, startLocalStack, workerdProcesses } from './lib/local-stack';
+import {
+  BACKEND_PROCESSES,
+  fdKinds,
+  machineLoad,
+  mib,
+  serviceStats,
+  startLocalStack,
+  workerdProcesses,
+} from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
 
 const { values } = parseArgs({
@@ -168,7 +176,8 @@ const durableObjectFiles = (pid: number) =>
 
 const sample = async (label = `${done}/${total}`): Promise<Sample> => {
   const at = done;
-  const backend = mainProcess(stack.backend.pid, /dist\/server\.js/);
+  // The server and its session processes together (the model's memory is in the latter).
+  const backend = serviceStats(stack.backend.pid, BACKEND_PROCESSES);
   const edge = workerdProcesses(stack.edge.pid);
   const base = baseline ? workerdProcesses(baseline.pid) : undefined;
   const s: Sample = {

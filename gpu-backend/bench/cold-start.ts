@@ -49,7 +49,7 @@ export function coldStartParts(
     { part: 'spawn → node clock starts (exec, V8 boot)', ms: beforeClock },
     { part: 'process start → listening (imports: ORT, sharp, hono; config)', ms: listeningAtMs },
     {
-      part: 'listening → ready, outside the parts below (worker thread boot and ORT import, node placement)',
+      part: 'listening → ready, outside the parts below (session process start and ORT import, node placement)',
       ms: model.readyAtMs - listeningAtMs - loadMs,
     },
     { part: 'read the weights', ms: model.readMs },

@@ -3,7 +3,7 @@
  * its Prometheus metrics and /proc. Nothing is added to the server for the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,34 @@ function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match) throw new Error(`/proc/${pid}/status has no ${field} line`);
   return Number(match[1]) * 1024;
+}
+
+/** The server's session processes (each model's ONNX sessions run in child processes of it). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The field summed over the server and its session processes (one that exits meanwhile: 0). */
+function serverBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  let sum = procStatusBytes(pid, field);
+  for (const child of childrenOf(pid)) {
+    try {
+      sum += procStatusBytes(child, field);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
 }
 
 export class ServerProcess {
@@ -117,12 +145,17 @@ export class ServerProcess {
     }
   }
 
+  /**
+   * Peak resident set of the server and its session processes: the sum of each one's own peak
+   * (VmHWM), an upper bound of the peak of their total.
+   */
   peakRssBytes(): number {
-    return procStatusBytes(this.pid, 'VmHWM');
+    return serverBytes(this.pid, 'VmHWM');
   }
 
+  /** Resident set now, of the server and its session processes together. */
   rssBytes(): number {
-    return procStatusBytes(this.pid, 'VmRSS');
+    return serverBytes(this.pid, 'VmRSS');
   }
 
   /**

@@ -31,7 +31,7 @@ export const envSchema = z.object({
   ORT_INTRA_OP_THREADS: int(0, 1024).default(0),
   /** ONNX Runtime memory/speed trade-off on the CPU: fast, balanced or lean. */
   ORT_MEMORY_PROFILE: z.enum(MEMORY_PROFILES).default('balanced'),
-  /** Sessions (worker threads) per model; more than 1 only pays on a GPU. */
+  /** Sessions (child processes, one ONNX session each) per model; more than 1 only pays on a GPU. */
   SESSIONS_PER_MODEL: int(1, 16).default(1),
   BACKEND_SHARED_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(DEFAULT_LIMITS.maxBodyBytes),

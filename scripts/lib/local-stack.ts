@@ -251,6 +251,25 @@ export function fdKinds(pid: number): Record<string, number> {
   return kinds;
 }
 
+/**
+ * A service made of several processes, as one: the backend is its server and the session
+ * processes it starts (one per ONNX session). RSS and open files summed over every process in
+ * `root`'s tree whose command matches; the pid and command are the first match's (the server).
+ */
+export function serviceStats(root: number, match: RegExp): ProcessStats | undefined {
+  const parts = treeStats(root).filter((p) => match.test(p.command));
+  if (parts.length === 0) return undefined;
+  return {
+    pid: parts[0]!.pid,
+    command: parts[0]!.command,
+    rssBytes: parts.reduce((sum, p) => sum + p.rssBytes, 0),
+    openFiles: parts.reduce((sum, p) => sum + p.openFiles, 0),
+  };
+}
+
+/** The backend's processes: the server and its session processes. */
+export const BACKEND_PROCESSES = /dist\/(server|session-worker)\.js/;
+
 export const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 /** Load average and cores, to say how busy the machine was during a measurement. */

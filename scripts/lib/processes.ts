@@ -1,7 +1,7 @@
 /**
  * Child processes that can be stopped completely: each runs in its own process group (detached),
- * so stopping it signals the whole group (wrangler's workerd, the backend's worker threads'
- * helpers, npm's shells) and nothing is left behind. Each runs under a guard (guard.mjs, the
+ * so stopping it signals the whole group (wrangler's workerd, the backend's session
+ * processes, npm's shells) and nothing is left behind. Each runs under a guard (guard.mjs, the
  * group's leader) that watches a pipe from this process: should this process die without
  * stopping them (SIGKILL, the OOM killer, a crashed terminal), the guard stops the group itself.
  */

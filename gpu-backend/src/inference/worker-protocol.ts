@@ -2,7 +2,7 @@ import type { ModelSpec } from '@bgremove/shared';
 import type { ProviderName } from './providers';
 import type { MemoryProfile } from './session-options';
 
-/** What each session worker is started with (piscina workerData). */
+/** What each session process is started with (its one command-line argument, as JSON). */
 export interface SessionWorkerData {
   modelPath: string;
   spec: ModelSpec;
@@ -16,8 +16,9 @@ export interface LoadTask {
 }
 
 /**
- * One image: interleaved 8-bit RGB at the model's input size. Posted to the worker by structured
- * clone, so it is copied (3 MB at 1024², about a millisecond) and the caller keeps its buffer.
+ * One image: interleaved 8-bit RGB at the model's input size. Sent to the session process over
+ * its IPC channel with V8 serialization, so the bytes are copied as bytes (3 MB at 1024²; the
+ * cost is in docs/PERFORMANCE.md) and the caller keeps its buffer.
  */
 export interface RunTask {
   kind: 'run';
@@ -59,4 +60,32 @@ export interface RunResult {
   /** 8-bit matte at the model's input size. */
   matte: Uint8Array;
   timings: { preprocessMs: number; inferenceMs: number; postprocessMs: number };
+}
+
+export type SessionResult = LoadedInfo | RunResult | NodePlacement;
+
+/** Parent → session process: one task at a time, numbered. */
+export interface SessionRequest {
+  id: number;
+  task: SessionTask;
+}
+
+/**
+ * Session process → parent: `ready` once it listens for tasks (sent before any task, which the
+ * parent holds back until then), then the answer to each request `id`.
+ */
+export type SessionReply =
+  | { ready: true }
+  | { id: number; ok: true; result: SessionResult }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+
+/** One session process as /v1/diagnostics shows it. */
+export interface SessionProcessStatus {
+  /** The child's pid; absent while a replacement waits to start. */
+  pid?: number;
+  state: 'idle' | 'busy' | 'restarting';
+  /** Deaths since this process's slot last completed a task (a crash loop while it keeps growing). */
+  consecutiveDeaths: number;
+  /** Milliseconds until the replacement starts, while it waits out the back-off. */
+  restartInMs?: number;
 }

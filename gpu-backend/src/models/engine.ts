@@ -1,5 +1,10 @@
 import type { ModelSpec } from '@bgremove/shared';
-import type { LoadedInfo, NodePlacement, RunResult } from '../inference/worker-protocol';
+import type {
+  LoadedInfo,
+  NodePlacement,
+  RunResult,
+  SessionProcessStatus,
+} from '../inference/worker-protocol';
 
 export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
 
@@ -20,6 +25,13 @@ export interface ModelStatus {
   graph?: { input: string; output: string; outputs: string[] };
   /** Graph nodes per execution provider, from ONNX Runtime's profiler during the warm-up run. */
   placement?: Omit<NodePlacement, 'kind'>;
+}
+
+/** One model's session processes (GET /v1/diagnostics). */
+export interface SessionsStatus {
+  processes: SessionProcessStatus[];
+  /** Processes that died unexpectedly since start (each was replaced). */
+  lost: number;
 }
 
 /** One model run: the 8-bit matte at the model's input size, and where the time went. */
@@ -46,7 +58,7 @@ export interface ProviderStatus {
 /**
  * The one seam between the HTTP app / pipeline and the models: resolve a model, run it, say
  * whether everything is ready and report status. ModelRegistry implements it with real ONNX
- * sessions on worker threads; tests can put a small fake in its place.
+ * sessions in child processes; tests can put a small fake in its place.
  */
 export interface Engine {
   /** The model used when a request names none. */
@@ -63,6 +75,8 @@ export interface Engine {
   loadAll(): Promise<void>;
   status(): ModelStatus[];
   runtime(): RuntimeStatus;
+  /** Per model, its session processes, where there are any. */
+  sessions?(): Record<string, SessionsStatus>;
   /** Finishes queued runs and releases the sessions. */
   close(): Promise<void>;
 }

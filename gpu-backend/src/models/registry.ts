@@ -9,7 +9,7 @@ import { providerNameOf, runtimeInfo } from '../inference/providers';
 import type { LoadedInfo, NodePlacement } from '../inference/worker-protocol';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import type { Engine, ModelRun, ModelState, ModelStatus, RuntimeStatus } from './engine';
+import type { Engine, ModelRun, ModelState, ModelStatus, RuntimeStatus, SessionsStatus } from './engine';
 
 export type { ModelState, ModelStatus } from './engine';
 
@@ -32,8 +32,8 @@ export interface ModelRegistryOptions {
 }
 
 /**
- * The Engine of this process: the models it serves, one ModelSession each (ONNX Runtime on worker
- * threads), loaded and warmed before /readyz says so.
+ * The Engine of this process: the models it serves, one ModelSession each (ONNX Runtime in child
+ * processes), loaded and warmed before /readyz says so.
  */
 export class ModelRegistry implements Engine {
   private readonly entries = new Map<string, Entry>();
@@ -114,13 +114,17 @@ export class ModelRegistry implements Engine {
   }
 
   /**
-   * A session worker died: piscina starts a new one. Until it has loaded and run once more, the
-   * model is `loading` (so /readyz says 503 and new requests get 503 backend_unavailable), then
-   * ready again. A reload that fails leaves it `failed` (not ready) and is logged.
+   * A session process died: ModelSession starts a new one (after a back-off when they keep
+   * dying). Until it has loaded and run once more, the model is `loading` (so /readyz says 503
+   * and new requests get 503 backend_unavailable), then ready again. A reload that fails every
+   * attempt leaves it `failed` (not ready; POST /warmup tries again) and is logged.
    */
   private replaceSession(entry: Entry, error: unknown): void {
     const { logger, metrics } = this.options;
-    logger.error({ model: entry.spec.id, error }, `a session worker of ${entry.spec.id} died; replacing it`);
+    logger.error(
+      { model: entry.spec.id, error, processes: entry.session.processes() },
+      `a session process of ${entry.spec.id} died; replacing it`,
+    );
     metrics.sessionWorkersLost.inc({ model: entry.spec.id });
     if (entry.state !== 'ready') return; // loading already: the load covers the new worker
     metrics.modelReady.set({ model: entry.spec.id }, 0);
@@ -228,6 +232,15 @@ export class ModelRegistry implements Engine {
         available,
       },
     };
+  }
+
+  sessions(): Record<string, SessionsStatus> {
+    return Object.fromEntries(
+      [...this.entries.values()].map((e) => [
+        e.spec.id,
+        { processes: e.session.processes(), lost: e.session.lost },
+      ]),
+    );
   }
 
   async close(): Promise<void> {

@@ -58,7 +58,7 @@ export function createMetrics() {
     }),
     sessionWorkersLost: new Counter({
       name: 'bgremove_session_workers_lost_total',
-      help: 'Session worker threads that died and were replaced.',
+      help: 'Session processes (one ONNX session each) that died and were replaced.',
       labelNames: ['model'] as const,
       registers: [registry],
     }),

@@ -80,7 +80,7 @@ function refuseOversizedResult(
 
 /**
  * The whole pipeline in one place: probe the header, decode straight to the model's size, run the
- * model on a worker thread, and encode the matte (or cutout) at the oriented input size.
+ * model in its session process, and encode the matte (or cutout) at the oriented input size.
  */
 export async function removeBackground(
   bytes: Buffer,

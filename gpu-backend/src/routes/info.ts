@@ -34,6 +34,8 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
           sessionsPerModel: config.SESSIONS_PER_MODEL,
         },
         models: engine.status(),
+        // Each model's session processes: pid, busy/idle, or waiting out a crash back-off.
+        sessions: engine.sessions?.() ?? {},
         limits: {
           maxBodyBytes: config.MAX_BODY_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
