@@ -13,6 +13,10 @@
  *    child's RSS; for the thread, what it added to this process's RSS). Both from source under
  *    tsx; the built session process (dist/session-worker.js, no tsx) is loaded once more for the
  *    production start-up time.
+ * 3. With --compare-server <other build's dist/server.js> (e.g. one whose sessions are threads):
+ *    cold starts of that server and of this package's built server, interleaved (--cold-starts,
+ *    default 3 each): spawn → /readyz 200 and RSS once ready (the server and its session
+ *    processes together).
  *
  * A benchmark, not a test: it prints its figures (and writes them as JSON with --json) and exits 0.
  */
@@ -36,12 +40,16 @@ import type {
   SessionWorkerData,
 } from '../src/inference/worker-protocol';
 import { describeMachine } from './machine';
+import { SERVER_ENTRY, ServerProcess } from './server-process';
 import { summarize, type Summary } from './stats';
 
 const USAGE = `usage: npm run bench:sessions -w gpu-backend -- [--rounds N] [--runs N] [--json out.json]
-  --rounds  transport round trips per variant, after 10 warm-ups (default 200)
-  --runs    model runs per variant, after one warm-up (default 5)
-  --json    also write the results to this file`;
+       [--compare-server /path/to/other/dist/server.js [--cold-starts N]]
+  --rounds          transport round trips per variant, after 10 warm-ups (default 200)
+  --runs            model runs per variant, after one warm-up (default 5)
+  --json            also write the results to this file
+  --compare-server  another build's server: cold starts of it and of this build, interleaved
+  --cold-starts     starts of each server with --compare-server (default 3)`;
 
 const progress = (message: string) => process.stderr.write(`· ${message}\n`);
 const MiB = 2 ** 20;
@@ -135,6 +143,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '200' },
       runs: { type: 'string', default: '5' },
       json: { type: 'string' },
+      'compare-server': { type: 'string' },
+      'cold-starts': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -144,8 +154,14 @@ async function main(): Promise<void> {
   }
   const rounds = Number(values.rounds);
   const runs = Number(values.runs);
-  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(runs) || runs < 1) {
-    process.stderr.write(`--rounds and --runs take positive integers\n${USAGE}\n`);
+  const coldStarts = Number(values['cold-starts']);
+  const other = values['compare-server'];
+  if ([rounds, runs, coldStarts].some((n) => !Number.isInteger(n) || n < 1)) {
+    process.stderr.write(`--rounds, --runs and --cold-starts take positive integers\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (other !== undefined && !existsSync(other)) {
+    process.stderr.write(`--compare-server: ${other} does not exist\n`);
     process.exit(2);
   }
   const config = parseConfig(process.env);
@@ -268,6 +284,29 @@ async function main(): Promise<void> {
     await endpoint.close();
   }
 
+  // 3. Whole-server cold starts, this build against another, interleaved.
+  let servers: { entry: string; readyMs: Summary; rssAfterReadyBytes: Summary }[] | undefined;
+  if (other !== undefined) {
+    const entries = [other, SERVER_ENTRY];
+    const samples = entries.map(() => ({ readyMs: [] as number[], rss: [] as number[] }));
+    const env: NodeJS.ProcessEnv = { ...process.env, MODELS: spec.id, MODELS_DIR: config.MODELS_DIR };
+    delete env.BACKEND_SHARED_SECRET;
+    for (let i = 0; i < coldStarts; i++) {
+      for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        progress(`cold start ${i + 1}/${coldStarts}: node ${entries[k]}`);
+        const { server, startup } = await ServerProcess.start(env, entries[k]);
+        samples[k]!.readyMs.push(startup.readyMs);
+        samples[k]!.rss.push(server.rssBytes());
+        await server.stop();
+      }
+    }
+    servers = entries.map((entry, k) => ({
+      entry,
+      readyMs: summarize(samples[k]!.readyMs),
+      rssAfterReadyBytes: summarize(samples[k]!.rss),
+    }));
+  }
+
   const s = (xs: number[]) => summarize(xs);
   const results = {
     startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
@@ -298,6 +337,7 @@ async function main(): Promise<void> {
       },
       builtProcess: builtLoadMs === undefined ? undefined : { loadMs: builtLoadMs, rssBytes: builtRss },
     },
+    servers,
     loadAverageAtEnd: loadavg(),
     wallSeconds: (performance.now() - started) / 1000,
   };
@@ -333,6 +373,7 @@ function format(r: {
     };
     builtProcess: { loadMs: number; rssBytes: number | undefined } | undefined;
   };
+  servers: { entry: string; readyMs: Summary; rssAfterReadyBytes: Summary }[] | undefined;
   loadAverageAtEnd: number[];
 }): string {
   const { machine: m, transport: t, sessions: x } = r;
@@ -352,6 +393,17 @@ function format(r: {
     `  ratio    round trip ×${(x.process.roundTripMs.median / x.thread.roundTripMs.median).toFixed(3)}; the process's transport is ${((100 * x.process.overheadMs.median) / x.process.roundTripMs.median).toFixed(2)}% of its round trip`,
     `  load     thread ${f(x.thread.loadMs)} ms, process ${f(x.process.loadMs)} ms (×${(x.process.loadMs / x.thread.loadMs).toFixed(2)}; both from source under tsx)${x.builtProcess ? `; built process ${f(x.builtProcess.loadMs)} ms` : ''}`,
     `  RSS      thread +${(x.thread.rssBytes / MiB).toFixed(0)} MiB in this process; process ${(x.process.rssBytes / MiB).toFixed(0)} MiB (×${(x.process.rssBytes / x.thread.rssBytes).toFixed(2)})${x.builtProcess?.rssBytes ? `; built process after load ${(x.builtProcess.rssBytes / MiB).toFixed(0)} MiB` : ''}`,
+    ...(r.servers
+      ? [
+          ``,
+          `cold starts, interleaved (spawn → /readyz 200; RSS of the server and its session processes once ready)`,
+          ...r.servers.map(
+            (v) =>
+              `  ${v.entry}: median ${f(v.readyMs.median)} ms, min ${f(v.readyMs.min)} ms; RSS median ${(v.rssAfterReadyBytes.median / MiB).toFixed(0)} MiB`,
+          ),
+          `  ratio    ×${(r.servers[1]!.readyMs.median / r.servers[0]!.readyMs.median).toFixed(2)} (this build / the other, medians); RSS ×${(r.servers[1]!.rssAfterReadyBytes.median / r.servers[0]!.rssAfterReadyBytes.median).toFixed(2)}`,
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -217,10 +217,17 @@ describe('the server SIGKILLed', () => {
     const server = await startServer({ ...env, SESSIONS_PER_MODEL: '2' });
     await waitForReady(server);
     const diagnostics = (await (await fetch(`${server.url}/v1/diagnostics`)).json()) as {
-      sessions: Record<string, { processes: { pid?: number }[] }>;
+      sessions: Record<string, { processes: { pid?: number; rssBytes?: number }[] }>;
+      process: { rssBytes: number; sessionsRssBytes: number; totalRssBytes: number };
     };
-    const pids = diagnostics.sessions[MODEL]!.processes.map((p) => p.pid!);
+    const processes = diagnostics.sessions[MODEL]!.processes;
+    const pids = processes.map((p) => p.pid!);
     expect(pids).toHaveLength(2);
+    // The model's memory is in the session processes; diagnostics count it with the server's.
+    const sessionsRss = processes.reduce((sum, p) => sum + p.rssBytes!, 0);
+    expect(sessionsRss).toBeGreaterThan(diagnostics.process.rssBytes);
+    expect(diagnostics.process.sessionsRssBytes).toBe(sessionsRss);
+    expect(diagnostics.process.totalRssBytes).toBe(diagnostics.process.rssBytes + sessionsRss);
     for (const pid of pids) expect(alive(pid)).toBe(true);
     const inFlight = fetch(`${server.url}/v1/remove-background`, { method: 'POST', body: photo }).catch(
       () => undefined,

@@ -32,12 +32,13 @@ async function signedHeaders(method: string, pathAndQuery: string, body?: Uint8A
   };
 }
 
+/** The backend's server process and its session processes (where the model's memory is), together. */
 async function backendRssBytes(): Promise<number> {
   const path = '/v1/diagnostics';
   const response = await fetch(`${inject('backendUrl')}${path}`, {
     headers: await signedHeaders('GET', path),
   });
-  return ((await response.json()) as { process: { rssBytes: number } }).process.rssBytes;
+  return ((await response.json()) as { process: { totalRssBytes: number } }).process.totalRssBytes;
 }
 
 async function fuzz(target: FuzzTarget, offset: number) {

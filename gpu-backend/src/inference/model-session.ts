@@ -24,7 +24,7 @@ export interface ModelSessionOptions {
   sessions: number;
   /** Delay before starting a replacement after the nth death in a row with no task done between. */
   restartDelayMs?: (consecutiveDeaths: number) => number;
-  /** How long close() waits for a process to exit before it is killed. */
+  /** How long close() waits for queued work, then for each process to exit before it is killed. */
   exitGraceMs?: number;
 }
 
@@ -282,17 +282,28 @@ export class ModelSession {
     return this.queue.length;
   }
 
-  /** Finishes what is queued and running, then closes every process's channel (they exit). */
+  /**
+   * Finishes what is queued and running (for up to `exitGraceMs`; the server has drained its
+   * requests before), then closes every process's channel: they exit (killed if they have not
+   * after another `exitGraceMs`).
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     const busy = this.queue.length > 0 || this.slots.some((s) => s.running);
     if (busy) {
+      // What is queued and running finishes, for as long as a process gets to exit.
       const drained = new Promise<void>((resolve) => (this.drained = resolve));
       this.pump();
-      await drained;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        drained,
+        new Promise((resolve) => (timer = setTimeout(resolve, this.exitGraceMs))),
+      ]);
+      clearTimeout(timer);
     }
+    for (const p of this.queue.splice(0)) p.reject(new Error(`model ${this.spec.id}: sessions closed`));
     await Promise.all(
       this.slots.map(async (slot) => {
         const child = slot.child;

@@ -88,4 +88,6 @@ export interface SessionProcessStatus {
   consecutiveDeaths: number;
   /** Milliseconds until the replacement starts, while it waits out the back-off. */
   restartInMs?: number;
+  /** Its resident set (GET /v1/diagnostics reads it from /proc, on Linux). */
+  rssBytes?: number;
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import sharp from 'sharp';
 import { PIPELINE_VERSION, type ModelsResponse } from '@bgremove/shared';
 import type { AppDeps, AppEnv } from '../http/context';
+import { residentBytesOf } from '../observability/process-memory';
 
 /** Models, diagnostics and Prometheus metrics. */
 export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -22,8 +23,19 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.get('/v1/diagnostics', (c) =>
-    c.json(
+  app.get('/v1/diagnostics', async (c) => {
+    // Each session process's RSS (the model's memory is there, not in this process).
+    const sessions = engine.sessions?.() ?? {};
+    const processes = Object.values(sessions).flatMap((s) => s.processes);
+    await Promise.all(
+      processes.map(async (p) => {
+        const rss = p.pid === undefined ? undefined : await residentBytesOf(p.pid);
+        if (rss !== undefined) p.rssBytes = rss;
+      }),
+    );
+    const rssBytes = process.memoryUsage().rss;
+    const sessionsRssBytes = processes.reduce((sum, p) => sum + (p.rssBytes ?? 0), 0);
+    return c.json(
       {
         versions,
         providers: {
@@ -34,8 +46,8 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
           sessionsPerModel: config.SESSIONS_PER_MODEL,
         },
         models: engine.status(),
-        // Each model's session processes: pid, busy/idle, or waiting out a crash back-off.
-        sessions: engine.sessions?.() ?? {},
+        // Each model's session processes: pid, RSS, busy/idle, or waiting out a crash back-off.
+        sessions,
         limits: {
           maxBodyBytes: config.MAX_BODY_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
@@ -53,14 +65,17 @@ export function infoRoutes(deps: AppDeps): Hono<AppEnv> {
         auth: { signatureRequired: config.BACKEND_SHARED_SECRET !== undefined },
         process: {
           uptimeSeconds: process.uptime(),
-          rssBytes: process.memoryUsage().rss,
+          // This process; its session processes; both (what the instance's memory limit sees).
+          rssBytes,
+          sessionsRssBytes,
+          totalRssBytes: rssBytes + sessionsRssBytes,
           readyAtMs: Math.max(0, ...engine.status().map((m) => m.coldStart?.readyAtMs ?? 0)),
         },
       },
       200,
       { 'cache-control': 'no-store' },
-    ),
-  );
+    );
+  });
 
   app.get('/metrics', async (c) =>
     c.body(await metrics.registry.metrics(), 200, {
