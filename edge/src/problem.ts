@@ -41,7 +41,13 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
   let appError: AppError;
   if (error instanceof AppError) {
     appError = error;
-    if (appError.status >= 500 || appError.cause) {
+    if (appError.code === 'overloaded') {
+      // Load shedding is the design working (the caller has a Retry-After): one warning line, so
+      // a burst does not fill the error log and ERROR still means something broke.
+      console.warn(
+        JSON.stringify({ event: 'shed', requestId, code: appError.code, detail: appError.message }),
+      );
+    } else if (appError.status >= 500 || appError.cause) {
       console.error(
         JSON.stringify({
           event: 'error',

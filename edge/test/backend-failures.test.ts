@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { backend, bytesOf, env, expectProblem, request, upload, uniqueImage } from './helpers';
 import { sha256Hex } from '@bgremove/shared';
 
@@ -49,11 +49,21 @@ describe('the path to the backend', () => {
     expect(await backend.removeBackgroundCalls()).toBeGreaterThan(1);
   });
 
-  it('backend overloaded: 503 overloaded with Retry-After', async () => {
+  it('backend overloaded: 503 overloaded with Retry-After, logged as a warning (shedding), not an error', async () => {
     await backend.setMode({ kind: 'overloaded' });
-    const res = await upload(uniqueImage());
-    await expectProblem(res, 503, 'overloaded');
-    expect(res.headers.get('retry-after')).toBe('3');
+    const errors = vi.spyOn(console, 'error');
+    const warnings = vi.spyOn(console, 'warn');
+    try {
+      const res = await upload(uniqueImage());
+      await expectProblem(res, 503, 'overloaded');
+      expect(res.headers.get('retry-after')).toBe('3');
+      const logged = (spy: typeof errors) => spy.mock.calls.map((call) => String(call[0]));
+      expect(logged(warnings).filter((line) => line.includes('"event":"shed"'))).toHaveLength(1);
+      expect(logged(errors).filter((line) => line.includes('overloaded'))).toEqual([]);
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
   });
 
   it('backend hanging: 504 backend_timeout after BACKEND_TIMEOUT_MS, not retried', async () => {

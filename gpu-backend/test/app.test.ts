@@ -234,6 +234,11 @@ describe('queue', () => {
       expect(((await third.json()) as { code: string }).code).toBe('overloaded');
       expect((await first).status).toBe(200);
       expect((await second).status).toBe(200);
+      // Shedding is the design working: warnings in one line each, no ERROR and no stack.
+      const shed = small.logs.filter((l) => l.code === 'overloaded' || l.outcome === 'overloaded');
+      expect(shed.map((l) => l.severity)).toEqual(['WARNING', 'WARNING']);
+      expect(JSON.stringify(shed)).not.toContain('stack');
+      expect(small.logs.filter((l) => l.severity === 'ERROR')).toEqual([]);
     } finally {
       await small.close();
     }

@@ -18,8 +18,15 @@ export class ClientClosedError extends Error {
 }
 
 /**
+ * Codes that answer a service working as designed, not a fault: load shedding (`overloaded`,
+ * with Retry-After). Logged as warnings in one line, so a burst does not fill the error log with
+ * stack traces of refusals and an alert on ERROR still means something broke.
+ */
+export const SHEDDING_CODES: ReadonlySet<string> = new Set(['overloaded']);
+
+/**
  * The app's one error handler: AppErrors become their problem+json; a client that left gets an
- * empty 499 (it reads nothing); anything else is a logged 500.
+ * empty 499 (it reads nothing); load shedding is a one-line warning; anything else is a logged 500.
  */
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof ClientClosedError) {
@@ -33,7 +40,9 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   // Set by the first middlewares; an error raised before they ran is still answered.
   const logger = c.get('logger') as Logger | undefined;
   const cause: unknown = appError.cause;
-  if (appError.status >= 500) {
+  if (SHEDDING_CODES.has(appError.code)) {
+    logger?.warn({ code: appError.code, retry_after_s: appError.retryAfterSeconds }, appError.message);
+  } else if (appError.status >= 500) {
     logger?.error({ error: cause ?? appError, code: appError.code }, appError.message);
   } else if (cause) {
     logger?.info({ cause: describeCause(cause), code: appError.code }, appError.message);

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import { traceField } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { AppEnv } from './context';
-import { CLIENT_CLOSED_STATUS } from './errors';
+import { CLIENT_CLOSED_STATUS, SHEDDING_CODES } from './errors';
 import { unsentWhenTimedOut } from './server';
 
 /**
@@ -43,7 +43,8 @@ export function requestLog(
       watchDelivery(node.outgoing, node.incoming.socket, c.get('logger'), metrics);
     }
     if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    c.get('logger')[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info'](
+    const severity = status >= 500 && !SHEDDING_CODES.has(code) ? 'error' : status >= 400 ? 'warn' : 'info';
+    c.get('logger')[severity](
       {
         httpRequest: {
           requestMethod: c.req.method,
