@@ -139,7 +139,8 @@ describe('a session process that crashes on load', () => {
   async function crashingBackend(marker: string): Promise<TestBackend> {
     const before = process.env.NODE_OPTIONS;
     // The child inherits the environment at fork: the preload is in its NODE_OPTIONS only.
-    process.env.NODE_OPTIONS = `${before ?? ''} --import ${CRASH_PRELOAD}`.trim();
+    // Quoted: the checkout's path may hold spaces.
+    process.env.NODE_OPTIONS = `${before ?? ''} --import ${JSON.stringify(CRASH_PRELOAD)}`.trim();
     process.env.BGREMOVE_TEST_CRASH_ON_LOAD = marker;
     try {
       return await createTestBackend({}, { load: false });
