@@ -16,19 +16,29 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { machineLoad, metricValue, startLocalStack } from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
+import { numberOption, parseToolArgs } from './lib/tool-args';
 
-const { values } = parseArgs({
-  options: {
-    concurrency: { type: 'string', default: '40' },
-    photo: { type: 'string', default: join(REPO_ROOT, 'edge', 'test', 'fixtures', 'photo-96x64.jpg') },
-    'edge-timeout-ms': { type: 'string' },
-    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'burst') },
+const values = parseToolArgs(
+  'burst',
+  "N distinct uploads at once through the edge (wrangler dev) to the built backend on CPU; counts\nper status and code, Retry-After on every refusal, latencies, the backend's deadline refusals and\nmodel runs. Fails on any 504, a refusal without Retry-After, or a model run without a 200.",
+  {
+    concurrency: { type: 'string', default: '40', description: 'uploads at once' },
+    photo: {
+      type: 'string',
+      default: join(REPO_ROOT, 'edge', 'test', 'fixtures', 'photo-96x64.jpg'),
+      description: 'the photo each upload is made from',
+    },
+    'edge-timeout-ms': { type: 'string', description: "the edge's BACKEND_TIMEOUT_MS (else its default)" },
+    out: {
+      type: 'string',
+      default: join(REPO_ROOT, 'test-artifacts', 'burst'),
+      description: 'report folder',
+    },
   },
-});
-const n = Number(values.concurrency);
+);
+const n = numberOption('burst', 'concurrency', values.concurrency, 1);
 const photo = new Uint8Array(readFileSync(values.photo));
 
 interface Result {

@@ -19,7 +19,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fuzzCase, type Mutant } from './lib/fuzz';
 import { fuzzRequest, judgeAnswer } from './lib/fuzz-requests';
 import { loadSeeds } from './lib/fuzz-seeds';
@@ -34,22 +33,25 @@ import {
   type LocalStack,
 } from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
+import { numberOption, parseToolArgs } from './lib/tool-args';
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string', default: '13' },
-    'header-cases': { type: 'string', default: '100000' },
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '4' },
-    only: { type: 'string' },
-    model: { type: 'string' },
-    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'fuzz') },
+const values = parseToolArgs(
+  'fuzz',
+  'Mutated images against the header check in process, then against the running backend and edge;\nevery answer judged. Writes report.json and the bytes of every finding to --out.',
+  {
+    seed: { type: 'string', default: '13', description: 'seed of the mutations' },
+    'header-cases': { type: 'string', default: '100000', description: 'cases against the header check' },
+    requests: { type: 'string', default: '2000', description: 'requests to each service' },
+    concurrency: { type: 'string', default: '4', description: 'requests in flight at once' },
+    only: { type: 'string', description: 'replay one case by its index' },
+    model: { type: 'string', description: 'the one model both services serve (else the default)' },
+    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'fuzz'), description: 'report folder' },
   },
-});
-const seed = Number(values.seed);
-const headerCases = Number(values['header-cases']);
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
+);
+const seed = numberOption('fuzz', 'seed', values.seed);
+const headerCases = numberOption('fuzz', 'header-cases', values['header-cases']);
+const requests = numberOption('fuzz', 'requests', values.requests);
+const concurrency = numberOption('fuzz', 'concurrency', values.concurrency, 1);
 const seeds = loadSeeds();
 const failures: string[] = [];
 mkdirSync(values.out, { recursive: true });
@@ -63,7 +65,7 @@ const save = (name: string, mutant: Mutant) => {
 };
 
 if (values.only !== undefined) {
-  const index = Number(values.only);
+  const index = numberOption('fuzz', 'only', values.only);
   const mutant = fuzzCase(seeds, seed, index);
   let outcome: string;
   try {

@@ -31,7 +31,6 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { sha256Hex } from '@bgremove/shared';
 import { rng } from './lib/fuzz';
 import { BASELINE_PATH, BASELINE_WORKER_NAME, startBaselineWorker } from './lib/baseline-worker';
@@ -46,31 +45,38 @@ import {
   workerdProcesses,
 } from './lib/local-stack';
 import { REPO_ROOT } from './lib/stack';
+import { numberOption, parseToolArgs } from './lib/tool-args';
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '4' },
-    seed: { type: 'string', default: '13' },
-    'miss-share': { type: 'string', default: '0.1' },
-    only: { type: 'string' },
-    heap: { type: 'boolean', default: false },
-    baseline: { type: 'boolean', default: false },
-    'rest-s': { type: 'string', default: '90' },
-    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'soak') },
+const values = parseToolArgs(
+  'soak',
+  'A long mixed run through the edge (wrangler dev) to the built backend on CPU, watching the RSS and\nopen files of both; fails on growth after warm-up. Writes soak.json to --out.',
+  {
+    requests: { type: 'string', default: '2000', description: 'requests in all' },
+    concurrency: { type: 'string', default: '4', description: 'requests in flight at once' },
+    seed: { type: 'string', default: '13', description: 'seed of the mix' },
+    'miss-share': { type: 'string', default: '0.1', description: 'share of new uploads (the model runs)' },
+    only: { type: 'string', description: 'one kind of request: healthz, lookup, bad or hit' },
+    heap: { type: 'boolean', default: false, description: "also the Worker isolate's JS heap after GC" },
+    baseline: { type: 'boolean', default: false, description: 'an empty Worker measured in the same run' },
+    'rest-s': {
+      type: 'string',
+      default: '90',
+      description: 'seconds after the last answer for the at-rest sample',
+    },
+    out: { type: 'string', default: join(REPO_ROOT, 'test-artifacts', 'soak'), description: 'report folder' },
   },
-});
-const total = Number(values.requests);
-const concurrency = Number(values.concurrency);
-const missShare = Number(values['miss-share']);
-const restSeconds = Number(values['rest-s']);
+);
+const total = numberOption('soak', 'requests', values.requests, 1);
+const concurrency = numberOption('soak', 'concurrency', values.concurrency, 1);
+const missShare = numberOption('soak', 'miss-share', values['miss-share']);
+const restSeconds = numberOption('soak', 'rest-s', values['rest-s']);
 const KINDS = ['healthz', 'lookup', 'bad', 'hit'] as const;
 const only = values.only as (typeof KINDS)[number] | undefined;
 if (only !== undefined && !KINDS.includes(only)) {
   console.error(`--only takes one of ${KINDS.join(', ')}`);
   process.exit(2);
 }
-const r = rng(Number(values.seed));
+const r = rng(numberOption('soak', 'seed', values.seed));
 const photo = new Uint8Array(readFileSync(join(REPO_ROOT, 'edge', 'test', 'fixtures', 'photo-96x64.jpg')));
 
 const unique = () => {
