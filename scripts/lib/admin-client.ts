@@ -22,6 +22,13 @@ export interface KeyUsage extends KeyInfo {
 
 export class AdminError extends Error {
   override name = 'AdminError';
+  constructor(
+    message: string,
+    /** The edge's HTTP status, when it answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 export class AdminClient {
@@ -51,7 +58,7 @@ export class AdminClient {
       } catch {
         // not problem+json
       }
-      throw new AdminError(`${method} ${path} failed with ${response.status} ${detail}`);
+      throw new AdminError(`${method} ${path} failed with ${response.status} ${detail}`, response.status);
     }
     return JSON.parse(text) as T;
   }
@@ -100,8 +107,29 @@ export interface LocalKey {
 /**
  * The local API key `npm start` prints: the one kept at `path` while the edge still knows it
  * (and it is not revoked), else a new one, kept there (0600).
+ *
+ * A 503 is tried again, up to `attempts` times 500 ms apart: right after it is ready, wrangler dev
+ * may still reload the Worker once, and its dev proxy answers a POST that was in flight then with
+ * 503 "Your worker restarted mid-request" (it retries only GET and HEAD itself). Such a POST did
+ * not reach the restarted Worker's answer; at worst a key it made stays unused in the local
+ * database. Other errors, and a 503 that persists, are thrown.
  */
 export async function ensureLocalKey(
+  admin: AdminClient,
+  path: string,
+  attempts = 10,
+): Promise<LocalKey & { created: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureLocalKeyOnce(admin, path);
+    } catch (error) {
+      if (!(error instanceof AdminError) || error.status !== 503 || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function ensureLocalKeyOnce(
   admin: AdminClient,
   path: string,
 ): Promise<LocalKey & { created: boolean }> {

@@ -33,9 +33,7 @@ export function parseToolArgs<const T extends Record<string, ToolOption>>(
   const config: Options = { help: { type: 'boolean', short: 'h', default: false } };
   for (const [name, option] of Object.entries(options)) {
     config[name] =
-      option.default === undefined
-        ? { type: option.type }
-        : ({ type: option.type, default: option.default } as Options[string]);
+      option.default === undefined ? { type: option.type } : { type: option.type, default: option.default };
   }
   let values: Record<string, string | boolean | undefined>;
   try {
