@@ -159,7 +159,8 @@ describe('slow clients', () => {
     await until(() => stuck.destroyed, 2 * idleBoundMs + 10_000, 'the stuck connection to be destroyed');
     const destroyedAfterMs = Date.now() - stuckAt;
     expect(destroyedAfterMs).toBeGreaterThanOrEqual(idleBoundMs - 1_000);
-    expect(serverSockets.has(stuck)).toBe(false);
+    // Closed too: 'close' follows the destroy once the handle is released (later on a busy machine).
+    await until(() => !serverSockets.has(stuck), 5_000, 'the stuck connection to close');
     // Logged and counted as not delivered, with its request id.
     await until(() => backend.logs.some((l) => l.reason === 'idle_timeout'), 5_000, 'the log line');
     const line = backend.logs.find((l) => l.reason === 'idle_timeout')!;
