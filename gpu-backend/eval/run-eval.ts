@@ -11,17 +11,12 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MODEL_MANIFEST, describeZodError, removeBackgroundQuerySchema } from '@bgremove/shared';
 import { Command } from 'commander';
 import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import { toolConfig } from '../src/config';
-import { assertProvidersAvailable } from '../src/inference/providers';
-import { ModelRegistry } from '../src/models/registry';
-import { createLogger } from '../src/observability/logger';
-import { createMetrics } from '../src/observability/metrics';
-import { configureSharp } from '../src/pipeline/image-io';
+import { toolRegistry } from '../src/tool-registry';
 import { removeBackground, type RemoveBackgroundOptions } from '../src/pipeline/remove-background';
 import { colourError, colourErrorAtTrueAlpha, transitionBand } from './colour';
 import { evalDataMissing, evalDir, listPairs, readAlpha, readMatte, type Pair } from './data';
@@ -225,13 +220,7 @@ async function main(options: Options): Promise<void> {
   const limit = options.limit === undefined ? Infinity : Number(options.limit);
 
   const config = toolConfig(options);
-  assertProvidersAvailable(config.ORT_PROVIDERS);
-  configureSharp(availableParallelism());
-  const registry = new ModelRegistry({
-    config,
-    logger: createLogger(config.LOG_LEVEL),
-    metrics: createMetrics(),
-  });
+  const registry = toolRegistry(config);
   const cacheDir = options.cache === false ? undefined : resolve(options.cache);
   const engine = new CachingEngine(registry as unknown as EngineLike, cacheDir);
   const pipelineEngine = engine as unknown as Parameters<typeof removeBackground>[2];

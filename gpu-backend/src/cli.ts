@@ -20,14 +20,9 @@ import {
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { toolConfig } from './config';
-import { assertProvidersAvailable } from './inference/providers';
-import { ModelRegistry } from './models/registry';
-import { createLogger } from './observability/logger';
-import { createMetrics } from './observability/metrics';
+import { toolRegistry } from './tool-registry';
 import { closePixelPool } from './matte/pixel-pool';
-import { configureSharp } from './pipeline/image-io';
 import { removeBackground } from './pipeline/remove-background';
-import { availableParallelism } from 'node:os';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif']);
 
@@ -67,13 +62,7 @@ async function run(input: string, output: string | undefined, options: CliOption
   });
   if (!parsed.success) throw new InvalidArgumentError(describeZodError(parsed.error));
   const query = parsed.data;
-  assertProvidersAvailable(config.ORT_PROVIDERS);
-  configureSharp(availableParallelism());
-  const registry = new ModelRegistry({
-    config,
-    logger: createLogger(config.LOG_LEVEL),
-    metrics: createMetrics(),
-  });
+  const registry = toolRegistry(config);
   const settings = { maxPixels: config.MAX_INPUT_PIXELS, pngCompressionLevel: config.PNG_COMPRESSION_LEVEL };
   try {
     process.stderr.write(`loading ${options.model} on ${config.ORT_PROVIDERS.join(', ')}...\n`);
